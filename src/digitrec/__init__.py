@@ -1,0 +1,3 @@
+"""digitrec: handwritten-digit recognition — data, training, ONNX export, robust prediction, a service."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,68 @@
+"""The ``digitrec`` command line: thin commands that parse options and call the layers below."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from digitrec import __version__
+from digitrec.cli import data, evaluate, export, predict, train
+from digitrec.cli.output import err_console, fail
+from digitrec.errors import DigitrecError
+
+app = typer.Typer(
+    name="digitrec",
+    help="Handwritten-digit recognition: data → train → evaluate → export → predict.\n\n"
+         "Start with `digitrec predict my_digit.png` (uses the bundled MNIST model), or "
+         "`digitrec train --preset fast` to train your own in seconds.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(data.app, name="data")
+app.command("train")(train.train)
+app.command("evaluate")(evaluate.evaluate)
+app.command("export")(export.export)
+app.command("predict")(predict.predict)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        print(f"digitrec {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=version_callback, is_eager=True,
+                                      help="Print the version and exit.")) -> None:
+    pass
+
+
+def main() -> None:
+    """Entry point: user errors are one red line and a non-zero exit code, never a traceback."""
+    try:
+        code = app(standalone_mode=False)  # click returns, rather than raises, a typer.Exit's code here
+        sys.exit(code if isinstance(code, int) else 0)
+    except DigitrecError as exc:
+        fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("[yellow]interrupted[/]")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("[yellow]aborted[/]")
+        sys.exit(1)
+    except Exception as exc:  # click usage errors and anything unexpected
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if os.environ.get("DIGITREC_DEBUG"):
+            raise
+        fail(f"internal error: {type(exc).__name__}: {exc} (set DIGITREC_DEBUG=1 for a traceback)", 70)

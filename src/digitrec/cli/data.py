@@ -1,0 +1,89 @@
+"""``digitrec data``: which datasets exist, where their files are, and fetching them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from digitrec.cli.output import console, emit_json
+from digitrec.data.catalog import CATALOG, get_spec
+from digitrec.data.sources import complete, file_in, locate, search_places, verify
+
+app = typer.Typer(help="List, inspect and download datasets (MNIST, Fashion-MNIST, KMNIST).",
+                  no_args_is_help=True)
+
+DataDir = typer.Option(None, "--data-dir", help="Folder holding <dataset>/ sub-folders of the IDX files; "
+                       "searched first, before $DIGITREC_DATA_DIR, the user cache and system folders.")
+
+
+def _found(spec, data_dir) -> Path | None:
+    if data_dir and complete(Path(data_dir), spec):
+        return Path(data_dir)
+    return next((p.path for p in search_places(spec, data_dir) if p.path and complete(p.path, spec)), None)
+
+
+@app.command("list")
+def list_(data_dir: Optional[Path] = DataDir, json: bool = typer.Option(False, "--json", help="JSON Lines output.")):
+    """List the datasets in the catalog and where each is available locally."""
+    rows = []
+    for spec in CATALOG.values():
+        where = _found(spec, data_dir)
+        rows.append({"name": spec.name, "title": spec.title, "classes": list(spec.classes),
+                     "train": spec.sizes["train"], "test": spec.sizes["test"],
+                     "location": str(where) if where else None})
+    if json:
+        for row in rows:
+            emit_json(row)
+        return
+    table = Table(title="Datasets")
+    for col in ("name", "title", "train/test", "local copy"):
+        table.add_column(col)
+    for row in rows:
+        table.add_row(row["name"], row["title"], f"{row['train']:,}/{row['test']:,}",
+                      row["location"] or "[dim]not here (digitrec data download NAME)[/]")
+    console.print(table)
+
+
+@app.command()
+def info(name: str = typer.Argument(..., help="Dataset name, e.g. mnist."), data_dir: Optional[Path] = DataDir,
+         json: bool = typer.Option(False, "--json", help="JSON output.")):
+    """Show a dataset's classes, files, checksums and the places searched for it."""
+    spec = get_spec(name)
+    where = _found(spec, data_dir)
+    files = []
+    for f in spec.all_files():
+        path = file_in(where, f) if where else None
+        files.append({"name": f.name, "md5": f.md5, "path": str(path) if path else None,
+                      "verified": verify(path, f) if path else None})
+    out = {"name": spec.name, "title": spec.title, "classes": list(spec.classes), "sizes": spec.sizes,
+           "homepage": spec.homepage, "license": spec.license, "mirrors": list(spec.mirrors),
+           "location": str(where) if where else None, "files": files,
+           "searched": [{"place": p.label, "path": str(p.path) if p.path else None}
+                        for p in search_places(spec, data_dir)]}
+    if json:
+        emit_json(out)
+        return
+    console.print(f"[bold]{spec.title}[/] ({spec.name}) — {spec.homepage}, license {spec.license}")
+    console.print(f"classes: {', '.join(spec.classes)}")
+    console.print(f"examples: {spec.sizes['train']:,} train, {spec.sizes['test']:,} test")
+    table = Table(show_header=True)
+    for col in ("file", "location", "checksum"):
+        table.add_column(col)
+    for f in files:
+        status = {True: "[green]ok[/]", False: "[red]mismatch[/]", None: "[dim]-[/]"}[f["verified"]]
+        table.add_row(f["name"], f["path"] or "[dim]missing[/]", status)
+    console.print(table)
+    console.print("searched, in order: " + "; ".join(
+        f"{p['place']}: {p['path'] or '(not set)'}" for p in out["searched"]))
+
+
+@app.command()
+def download(name: str = typer.Argument(..., help="Dataset name, e.g. fashion-mnist."),
+             data_dir: Optional[Path] = DataDir):
+    """Make a dataset available: use a local copy if there is one, else download it (verified) into the cache."""
+    spec = get_spec(name)
+    where = locate(spec, data_dir, download=True)
+    console.print(f"{spec.name}: ready in {where}")

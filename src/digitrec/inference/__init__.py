@@ -1,0 +1,5 @@
+"""Inference with onnxruntime only: load and verify a model directory, predict arrays, bytes, files."""
+
+from digitrec.inference.recognizer import Prediction, Recognizer, find_images, resolve_model_dir
+
+__all__ = ["Prediction", "Recognizer", "find_images", "resolve_model_dir"]

@@ -1,0 +1,140 @@
+"""The Recognizer: a verified model directory behind an onnxruntime session (no torch needed)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+import onnxruntime as ort
+
+from digitrec.errors import DigitrecError, ImageError, ModelError
+from digitrec.modeldir import BUNDLED, ONNX_FP32, ONNX_INT8, Metadata, load_metadata
+from digitrec.preprocess import DEFAULT, PreprocessConfig, Prepared, prepare_bytes, read_bytes
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm",
+                            ".pbm", ".pnm", ".jfif", ".heic"})
+
+
+@dataclass
+class Prediction:
+    """One image's answer. ``digit`` is None for a blank image, an unreadable file, or low confidence."""
+
+    file: str
+    digit: int | None
+    confidence: float
+    probabilities: list[float]
+    label: str | None = None
+    preprocessed: np.ndarray | None = field(default=None, repr=False)  # the 28×28 the model saw
+    error: str | None = None
+
+    def to_json(self) -> dict:
+        out = {"file": self.file, "digit": self.digit, "confidence": round(self.confidence, 6),
+               "probabilities": [round(p, 6) for p in self.probabilities]}
+        if self.label is not None and self.label != str(self.digit):
+            out["label"] = self.label
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+def resolve_model_dir(model: str | os.PathLike | None) -> Path:
+    """``None`` means the bundled model; anything else must be a model directory."""
+    if model is None or str(model) in ("", "bundled", "default"):
+        return BUNDLED
+    path = Path(model).expanduser()
+    if not path.exists():
+        raise ModelError(f"{path}: no such model directory")
+    return path
+
+
+class Recognizer:
+    """Load a model directory (checksums verified) and recognize digits in arrays, bytes or files.
+
+    >>> rec = Recognizer()                       # the bundled MNIST model
+    >>> rec.predict_file("my_digit.png").digit   # doctest: +SKIP
+    7
+    """
+
+    def __init__(self, model: str | os.PathLike | None = None, precision: str = "fp32",
+                 threads: int = 0, preprocess: PreprocessConfig = DEFAULT, min_confidence: float = 0.0):
+        self.model_dir = resolve_model_dir(model)
+        self.meta: Metadata = load_metadata(self.model_dir, verify=True)
+        if precision not in ("fp32", "int8"):
+            raise ModelError(f"unknown precision '{precision}'; expected fp32 or int8")
+        file = ONNX_INT8 if precision == "int8" else ONNX_FP32
+        if file not in self.meta.files:
+            raise ModelError(f"{self.model_dir}: has no {file}; run `digitrec export {self.model_dir} --int8`")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(self.model_dir / file), options,
+                                                providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types for a bad graph
+            raise ModelError(f"{self.model_dir / file}: onnxruntime cannot load it ({exc})") from None
+        self.input_name = self.session.get_inputs()[0].name
+        self.precision = precision
+        self.preprocess = preprocess
+        self.min_confidence = min_confidence
+        self.classes = list(self.meta.classes)
+
+    @property
+    def info(self) -> dict:
+        return {"name": self.meta.name, "version": self.meta.version, "dataset": self.meta.dataset,
+                "sha256": self.meta.files.get(ONNX_INT8 if self.precision == "int8" else ONNX_FP32),
+                "precision": self.precision}
+
+    def predict_arrays(self, images: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+        """Class probabilities (N, classes) for MNIST-style images: (N, 28, 28) or (N, 1, 28, 28), uint8
+        in 0..255 or float in [0, 1], bright ink on a dark background."""
+        x = np.asarray(images)
+        if x.ndim == 2:
+            x = x[None]
+        if x.ndim == 3:
+            x = x[:, None]
+        if x.ndim != 4 or x.shape[1:] != (1, 28, 28):
+            raise ImageError(f"expected images of shape (N, 28, 28), got {tuple(np.shape(images))}")
+        x = x.astype(np.float32) * (1.0 / 255.0) if x.dtype == np.uint8 else x.astype(np.float32, copy=False)
+        if len(x) <= batch_size:
+            return self.session.run(None, {self.input_name: x})[0]
+        return np.concatenate([self.session.run(None, {self.input_name: x[i : i + batch_size]})[0]
+                               for i in range(0, len(x), batch_size)])
+
+    def answer(self, name: str, prepared: Prepared, probabilities: np.ndarray | None) -> Prediction:
+        if prepared.image is None or probabilities is None:
+            return Prediction(name, None, 0.0, [0.0] * len(self.classes), None, None)
+        best = int(np.argmax(probabilities))
+        confidence = float(probabilities[best])
+        digit = best if confidence >= self.min_confidence else None
+        label = self.classes[best] if digit is not None else None
+        return Prediction(name, digit, confidence, probabilities.tolist(), label, prepared.image)
+
+    def predict_bytes(self, data: bytes, name: str = "image") -> Prediction:
+        prepared = prepare_bytes(data, name, self.preprocess)
+        probabilities = None if prepared.image is None else self.predict_arrays(prepared.image)[0]
+        return self.answer(name, prepared, probabilities)
+
+    def predict_file(self, path: str | os.PathLike) -> Prediction:
+        return self.predict_bytes(read_bytes(path), str(path))
+
+    def predict_files(self, paths: Iterable[Path]) -> Iterator[Prediction]:
+        """Predict every file; a bad file yields a Prediction with ``error`` set, and the rest carry on."""
+        for path in paths:
+            try:
+                yield self.predict_file(path)
+            except DigitrecError as exc:
+                yield Prediction(str(path), None, 0.0, [0.0] * len(self.classes), error=str(exc))
+
+
+def find_images(paths: Iterable[str | os.PathLike]) -> Iterator[Path]:
+    """Files as given, and image files found recursively in folders (sorted; other files skipped)."""
+    for entry in paths:
+        path = Path(entry)
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        else:
+            yield path

@@ -1,0 +1,114 @@
+"""The torch models of the zoo. Every model takes (N, 1, 28, 28) images in [0, 1] and returns logits."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
+
+
+class Normalize(nn.Module):
+    """Standardize inputs inside the model, so the exported ONNX graph takes plain [0, 1] pixels."""
+
+    def __init__(self, mean: float = MNIST_MEAN, std: float = MNIST_STD):
+        super().__init__()
+        self.mean, self.std = mean, std
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
+def keras_init(model: nn.Module) -> nn.Module:
+    """Glorot-uniform weights and zero biases: the Keras defaults the lessons' models were trained with."""
+    for m in model.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d)):
+            nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
+    return model
+
+
+def mlp() -> nn.Module:
+    return keras_init(nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Dropout(0.2),
+                                    nn.Linear(128, 10)))
+
+
+def mlp512() -> nn.Module:
+    return keras_init(nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 10)))
+
+
+class LeNet(nn.Module):
+    """The PyTorch MNIST example quoted in the first lesson."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 10, kernel_size=5)
+        self.conv2 = nn.Conv2d(10, 20, kernel_size=5)
+        self.conv2_drop = nn.Dropout2d()
+        self.fc1 = nn.Linear(320, 50)
+        self.fc2 = nn.Linear(50, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(F.max_pool2d(self.conv1(x), 2))
+        x = F.relu(F.max_pool2d(self.conv2_drop(self.conv2(x)), 2))
+        x = F.relu(self.fc1(x.flatten(1)))
+        x = F.dropout(x, training=self.training)
+        return self.fc2(x)
+
+
+def cnn_64_32() -> nn.Module:
+    return keras_init(nn.Sequential(
+        nn.Conv2d(1, 64, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(64, 32, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(32 * 4 * 4, 128), nn.ReLU(), nn.Linear(128, 10),
+    ))
+
+
+def cnn_32_64() -> nn.Module:
+    return keras_init(nn.Sequential(
+        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.25),
+        nn.Flatten(), nn.Linear(64 * 12 * 12, 10),
+    ))
+
+
+def fast() -> nn.Module:
+    """Built for time-to-accuracy on a CPU: stride-2 convolutions instead of pooling (a pooled conv stack
+    costs several times more per step on CPU), no batch norm, a small dense head."""
+    return nn.Sequential(
+        Normalize(),
+        nn.Conv2d(1, 16, 5, stride=2, padding=2), nn.ReLU(),
+        nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU(),
+        nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10),
+    )
+
+
+def _conv_bn(cin: int, cout: int, stride: int = 1) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
+
+
+def best() -> nn.Module:
+    """Built for accuracy: conv + batch-norm stack, stride-2 downsampling, global pooling."""
+    return nn.Sequential(
+        Normalize(),
+        *_conv_bn(1, 32), *_conv_bn(32, 32), nn.MaxPool2d(2),
+        *_conv_bn(32, 64), *_conv_bn(64, 64), nn.MaxPool2d(2),
+        *_conv_bn(64, 128), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(128, 10),
+    )
+
+
+BUILDERS: dict[str, Callable[[], nn.Module]] = {
+    "mlp": mlp,
+    "mlp512": mlp512,
+    "cnn-lenet": LeNet,
+    "cnn-64-32": cnn_64_32,
+    "cnn-32-64": cnn_32_64,
+    "fast": fast,
+    "best": best,
+}
+
+
+def build(name: str) -> nn.Module:
+    return BUILDERS[name]()

@@ -1,0 +1,119 @@
+"""Decoding any image a user may hand us into a grey uint8 array, within bounded time and memory.
+
+Handles what real input brings: EXIF orientation (phone photos), transparency (canvas drawings are
+transparent PNGs: composited on white), CMYK JPEGs, 16-bit PNGs, animated GIFs (first frame), and huge
+photos, which JPEG decodes at reduced scale (``draft``) before anything else touches them.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import warnings
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from digitrec.errors import ImageError
+
+MAX_PIXELS = 150_000_000  # a 12 000 × 9 000 photo is 108 MP; more than this is treated as a decompression bomb
+MAX_FILE_BYTES = 64 << 20
+WORK_SIDE = 1024  # longest side images are reduced to before preprocessing: ample for a digit or a number
+
+Image.MAX_IMAGE_PIXELS = None  # we check the size ourselves, with a clear message
+
+
+def read_bytes(path: str | os.PathLike) -> bytes:
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ImageError(f"{path}: file is {size >> 20} MiB, more than the {MAX_FILE_BYTES >> 20} MiB limit")
+        return path.read_bytes()
+    except OSError as exc:
+        raise ImageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def decode(data: bytes, name: str = "image", max_side: int = WORK_SIDE) -> np.ndarray:
+    """Decode image bytes to RGB or grey uint8, longest side at most ``max_side``."""
+    if not data:
+        raise ImageError(f"{name}: empty file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow warns on odd metadata; what matters is whether it decodes
+            image = Image.open(io.BytesIO(data))
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise ImageError(f"{name}: image is {width}×{height} ({width * height / 1e6:.0f} MP), "
+                                 f"more than the {MAX_PIXELS / 1e6:.0f} MP limit")
+            if width < 1 or height < 1:
+                raise ImageError(f"{name}: image has no pixels")
+            if image.format == "JPEG":
+                # Decode at 1/2, 1/4 or 1/8 scale straight from the DCT: a 12 MP photo costs a fraction.
+                scale = max(width, height) / max_side
+                if scale >= 2:
+                    image.draft(image.mode if image.mode in ("L", "RGB") else "RGB",
+                                (int(width / scale) + 1, int(height / scale) + 1))
+            image = ImageOps.exif_transpose(image)  # also loads the first frame of an animation
+            image = _to_8bit(image)
+            if max(image.size) > max_side:
+                image.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+            return np.asarray(image)
+    except ImageError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        raise ImageError(f"{name}: not a recognised image file ({type(exc).__name__})") from None
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError, TypeError, IndexError, KeyError,
+            ZeroDivisionError, struct.error) as exc:
+        raise ImageError(f"{name}: corrupt or truncated image ({str(exc) or type(exc).__name__})") from None
+
+
+def _to_8bit(image: Image.Image) -> Image.Image:
+    """RGB or L, 8 bits per channel, transparency composited on white paper."""
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        array = np.asarray(image, dtype=np.float32)
+        top = 65535.0 if mode.startswith("I;16") or array.max() > 255 else 255.0
+        return Image.fromarray(np.clip(array * (255.0 / top), 0, 255).astype(np.uint8))
+    if mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    elif mode in ("1", "CMYK", "YCbCr", "LAB", "HSV", "RGBX"):
+        image = image.convert("RGB" if mode != "1" else "L")
+    elif mode == "PA":
+        image = image.convert("RGBA")
+    if image.mode in ("LA", "La", "RGBa", "RGBA"):
+        rgba = image.convert("RGBA")
+        paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(paper, rgba).convert("RGB" if image.mode.startswith("RGB") else "L")
+    if image.mode not in ("L", "RGB"):
+        image = image.convert("RGB")
+    return image
+
+
+def to_grey(image: np.ndarray) -> np.ndarray:
+    """Grey uint8; for colour, the view where ink and paper differ most (blue biro, red pen, chalk)."""
+    if image.ndim == 2:
+        return image
+    if image.ndim != 3 or image.shape[2] < 3:
+        raise ImageError(f"expected a grey or RGB image, got shape {image.shape}")
+    rgb = np.ascontiguousarray(image[..., :3])
+    luma = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    darkest = rgb.min(axis=2)
+    # Coloured ink is dark in at least one channel; luma may leave it pale. Use the channel minimum
+    # when it separates ink from paper clearly better than luma does.
+    if _contrast(darkest) > 1.25 * _contrast(luma) and _paper_is_light(luma):
+        return darkest
+    return luma
+
+
+def _contrast(grey: np.ndarray) -> float:
+    sample = grey[:: max(1, grey.shape[0] // 64), :: max(1, grey.shape[1] // 64)]
+    lo, hi = np.percentile(sample, (2, 98))
+    return float(hi - lo)
+
+
+def _paper_is_light(grey: np.ndarray) -> bool:
+    return float(np.median(grey[:: max(1, grey.shape[0] // 64), :: max(1, grey.shape[1] // 64)])) > 110

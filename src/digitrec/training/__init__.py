@@ -1,0 +1,1 @@
+"""Training (torch and scikit-learn): config and presets, the loop, checkpoints, augmentation."""

@@ -1,0 +1,74 @@
+"""Batch augmentation on tensors (CPU or GPU), so data stays in memory with no per-image Python work.
+
+``light`` is the classic MNIST recipe (small affine jitter). ``robust`` imitates what real input does to a
+digit: pen thickness (dilate/erode), rotation, shear and scale, elastic wobble, blur and noise.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    rotate: float = 0.0  # degrees, ±
+    shear: float = 0.0  # ±, as a fraction
+    scale: tuple[float, float] = (1.0, 1.0)
+    translate: float = 0.0  # pixels, ±
+    elastic: float = 0.0  # displacement amplitude, pixels
+    thickness: float = 0.0  # probability of a dilate or erode
+    blur: float = 0.0  # probability of a slight blur
+    noise: float = 0.0  # std of additive noise
+
+
+LEVELS = {
+    "none": None,
+    "light": AugmentConfig(rotate=10, shear=0.1, scale=(0.9, 1.1), translate=2.0),
+    "robust": AugmentConfig(rotate=15, shear=0.25, scale=(0.8, 1.15), translate=1.5, elastic=1.5,
+                            thickness=0.5, blur=0.2, noise=0.03),
+}
+
+
+def augment(x: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Augment a batch ``x`` of shape (B, 1, 28, 28) with values in [0, 1]."""
+    b, _, h, w = x.shape
+    dev, dt = x.device, x.dtype
+
+    def uniform(lo: float, hi: float, *shape: int) -> torch.Tensor:
+        return torch.rand(*shape, generator=generator, device="cpu").to(dev, dt) * (hi - lo) + lo
+
+    if cfg.thickness:
+        choice = uniform(0, 1, b, 1, 1, 1)
+        thick = F.max_pool2d(x, 3, 1, 1)
+        thin = -F.max_pool2d(-x, 3, 1, 1)
+        half = cfg.thickness / 2
+        x = torch.where(choice < half, thick, torch.where(choice < cfg.thickness, thin, x))
+    # One affine warp per image (rotation, shear, anisotropic scale, translation), plus elastic wobble.
+    angle = uniform(-cfg.rotate, cfg.rotate, b) * (math.pi / 180)
+    shear = uniform(-cfg.shear, cfg.shear, b)
+    sx = uniform(*cfg.scale, b)
+    sy = sx * uniform(0.92, 1.08, b) if cfg.scale != (1.0, 1.0) else sx
+    tx = uniform(-cfg.translate, cfg.translate, b) * (2 / w)
+    ty = uniform(-cfg.translate, cfg.translate, b) * (2 / h)
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    # inverse mapping: output coords -> input coords, so divide by scale
+    theta = torch.stack([
+        torch.stack([cos / sx, (-sin + shear * cos) / sx, tx], 1),
+        torch.stack([sin / sy, (cos + shear * sin) / sy, ty], 1),
+    ], 1)
+    grid = F.affine_grid(theta, (b, 1, h, w), align_corners=False)
+    if cfg.elastic:
+        coarse = uniform(-1, 1, b, 2, 4, 4) * (cfg.elastic * 2 / w)
+        grid = grid + F.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=False).permute(0, 2, 3, 1)
+    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    if cfg.blur:
+        kernel = torch.tensor([[1, 2, 1], [2, 4, 2], [1, 2, 1]], device=dev, dtype=dt).view(1, 1, 3, 3) / 16
+        blurred = F.conv2d(x, kernel, padding=1)
+        x = torch.where(uniform(0, 1, b, 1, 1, 1) < cfg.blur, blurred, x)
+    if cfg.noise:
+        x = x + torch.randn(x.shape, generator=generator, device="cpu").to(dev, dt) * cfg.noise
+    return x.clamp_(0.0, 1.0)

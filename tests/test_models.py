@@ -1,0 +1,48 @@
+"""The zoo: every model builds, runs, exports to ONNX with the same answers, and the lessons' models have
+exactly the lessons' architectures (parameter counts as their model.summary() printed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from digitrec.export.onnx_export import export_torch
+from digitrec.models import MODELS
+from digitrec.models.zoo import BUILDERS, build
+
+TORCH_MODELS = [name for name, info in MODELS.items() if info.kind == "torch"]
+
+
+def test_every_catalog_model_has_a_builder():
+    assert set(TORCH_MODELS) == set(BUILDERS)
+    assert {"sk-mlp", "mlp", "mlp512", "cnn-lenet", "cnn-64-32", "cnn-32-64", "fast", "best"} == set(MODELS)
+
+
+@pytest.mark.parametrize("name, params", [
+    ("mlp", 101_770),  # the Keras lesson counts it out: 100 480 + 1 290
+    ("mlp512", 407_050),
+    ("cnn-lenet", 21_840),
+    ("cnn-64-32", 119_850),
+    ("cnn-32-64", 110_986),  # the TFLite lesson's model.summary()
+])
+def test_lesson_models_match_the_lessons(name, params):
+    assert sum(p.numel() for p in build(name).parameters()) == params
+
+
+@pytest.mark.parametrize("name", TORCH_MODELS)
+def test_onnx_export_matches_torch(name, tmp_path):
+    torch.manual_seed(0)
+    model = build(name).eval()
+    x = torch.rand(5, 1, 28, 28)
+    with torch.no_grad():
+        expected = torch.softmax(model(x), 1).numpy()
+    export_torch(model, tmp_path / "m.onnx")
+    session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["image"]
+    assert [o.name for o in session.get_outputs()] == ["probabilities"]
+    got = session.run(None, {"image": x.numpy()})[0]
+    assert got.shape == (5, 10)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    np.testing.assert_allclose(got.sum(1), 1.0, atol=1e-5)

@@ -1,0 +1,113 @@
+"""Preprocessing stages: each one on its own, the pipeline on MNIST-like input, and property tests
+(hypothesis) that no array whatever makes a stage produce an invalid shape, dtype or range."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from digitrec.preprocess import PreprocessConfig, prepare_digit, stages
+
+grey_images = arrays(np.uint8, st.tuples(st.integers(1, 64), st.integers(1, 64)), elements=st.integers(0, 255))
+FAST = settings(max_examples=60, deadline=None)
+
+
+def drawn_seven(size=280, width=14, dark_ink=True, offset=(0, 0)) -> np.ndarray:
+    canvas = np.zeros((size, size), np.uint8)
+    s = size / 280
+    pts = np.array([[90, 70], [190, 70], [120, 220]]) * s + np.array(offset)
+    cv2.polylines(canvas, [pts.astype(np.int32)], False, 255, max(1, int(width * s)), cv2.LINE_AA)
+    return 255 - canvas if dark_ink else canvas
+
+
+def test_polarity_is_detected_both_ways():
+    dark = drawn_seven(dark_ink=True)
+    assert stages.ink_is_dark(dark) and not stages.ink_is_dark(255 - dark)
+    assert np.array_equal(stages.orient(dark), 255 - dark)
+
+
+def test_flatten_light_removes_a_shadow_gradient():
+    ink = 255 - drawn_seven()  # bright ink
+    gradient = np.linspace(0, 120, 280, dtype=np.float32)[None, :].repeat(280, 0)
+    lit = np.clip(ink.astype(np.float32) * 0.5 + gradient, 0, 255).astype(np.uint8)
+    flat = stages.flatten_light(lit)
+    background = flat[ink == 0]
+    assert background.mean() < 15 and flat[ink == 255].mean() > 80
+
+
+def test_crop_fit_centre_follow_mnist_conventions():
+    out = prepare_digit(drawn_seven(offset=(-60, 40))).image  # drawn off-centre, near a corner
+    assert out.shape == (28, 28) and out.dtype == np.float32
+    ys, xs = np.nonzero(out > 0.1)
+    assert max(ys.max() - ys.min(), xs.max() - xs.min()) in range(18, 23)  # the digit fills ~20 px
+    m = cv2.moments(out)
+    assert abs(m["m10"] / m["m00"] - 14) < 0.6 and abs(m["m01"] / m["m00"] - 14) < 0.6
+
+
+def test_thin_and_thick_pens_come_out_alike():
+    thin = prepare_digit(drawn_seven(width=3)).image
+    thick = prepare_digit(drawn_seven(width=40)).image
+    ink_thin, ink_thick = (thin > 0.3).sum(), (thick > 0.3).sum()
+    assert 0.6 < ink_thin / ink_thick < 1.6
+
+
+def test_specks_are_ignored():
+    image = drawn_seven()
+    image[5:8, 5:8] = 0  # a dot of dirt in the corner
+    image[270:273, 270:273] = 0
+    clean = prepare_digit(drawn_seven()).image
+    dirty = prepare_digit(image).image
+    assert np.abs(clean - dirty).max() < 0.05
+
+
+def test_deskew_straightens_a_slanted_stroke():
+    canvas = np.zeros((100, 100), np.uint8)
+    cv2.line(canvas, (35, 90), (65, 10), 255, 6)
+    upright = stages.deskew(canvas)
+    m = cv2.moments(upright)
+    assert abs(m["mu11"] / m["mu02"]) < 0.05
+
+
+def test_trace_names_every_stage():
+    prepared = prepare_digit(drawn_seven(), PreprocessConfig(deskew=True), trace=True)
+    names = [name for name, _ in prepared.trace]
+    assert names == ["grey", "polarity", "light", "contrast", "binarize", "crop", "stroke", "deskew", "fit",
+                     "centre"]
+
+
+@FAST
+@given(grey_images)
+def test_every_stage_keeps_uint8_images_valid(image):
+    for stage in (stages.orient, stages.flatten_light, stages.stretch, stages.deskew, stages.fit):
+        out = stage(image)
+        assert out.dtype == np.uint8 and out.ndim == 2 and out.size > 0
+    centred = stages.centre(stages.fit(image))
+    assert centred.shape == (28, 28) and centred.dtype == np.uint8
+
+
+@FAST
+@given(grey_images)
+def test_masks_and_crops_are_consistent(image):
+    mask = stages.ink_mask(image)
+    if mask is None:
+        return
+    assert mask.shape == image.shape and set(np.unique(mask)) <= {0, 255}
+    kept = stages.denoise(mask)
+    if kept is None:
+        return
+    ink, cropped_mask = stages.crop(image, kept)
+    assert ink.shape == cropped_mask.shape and ink.size > 0
+    normalized = stages.normalize_stroke(ink, cropped_mask)
+    assert normalized.dtype == np.uint8 and normalized.ndim == 2
+
+
+@FAST
+@given(grey_images)
+def test_pipeline_output_is_a_valid_model_input_or_none(image):
+    out = prepare_digit(image).image
+    if out is not None:
+        assert out.shape == (28, 28) and out.dtype == np.float32
+        assert np.isfinite(out).all() and out.min() >= 0.0 and out.max() <= 1.0
