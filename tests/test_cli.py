@@ -1,0 +1,96 @@
+"""The command line as users meet it: output formats, exit codes, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+
+import numpy as np
+from PIL import Image
+
+from conftest import assert_clean_error, run_cli
+from test_decode import _png_header_only
+
+
+def test_version_and_help():
+    assert run_cli("--version", check=True).stdout_text.startswith("digitrec ")
+    help_text = run_cli("train", "--help", check=True).stdout_text
+    assert "--resume" in help_text and "Examples" in help_text
+
+
+def test_data_list_and_info(mnist_dir):
+    rows = [json.loads(line) for line in run_cli("data", "list", "--json", check=True).stdout_text.splitlines()]
+    mnist = next(r for r in rows if r["name"] == "mnist")
+    assert mnist["location"] == str(mnist_dir) and {r["name"] for r in rows} >= {"fashion-mnist", "kmnist"}
+    info = json.loads(run_cli("data", "info", "mnist", "--json", check=True).stdout_text)
+    assert all(f["verified"] for f in info["files"])
+    assert_clean_error(run_cli("data", "info", "mnits"), "did you mean 'mnist'")
+    assert run_cli("data", "info", "mnits").returncode == 2
+
+
+def test_missing_dataset_offline_is_one_clear_line(tmp_path):
+    result = run_cli("train", "--dataset", "kmnist", env={"DIGITREC_DATA_DIR": str(tmp_path)})
+    assert_clean_error(result, "kmnist", "searched", str(tmp_path / "kmnist"))
+    errors = [line for line in result.stderr_text.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "kmnist" in errors[0]
+
+
+def test_train_evaluate_export_predict(tmp_path, mnist_test):
+    out = tmp_path / "model"
+    trained = run_cli("train", "--model", "fast", "--limit", "4000", "--epochs", "2", "--out", str(out), "--json",
+                      check=True)
+    untrained = float(trained.stderr_text.split("untrained model: loss ")[1].split()[0])
+    assert abs(untrained - np.log(10)) < 0.2  # learning starts from chance level, as the lesson shows
+    result = json.loads(trained.stdout_text.strip().splitlines()[-1])
+    assert result["model_dir"] == str(out) and 0.85 < result["test_accuracy"] <= 1
+    assert result["train_seconds"] > 0 and len(result["history"]) == 2
+
+    evaluated = json.loads(run_cli("evaluate", "--model", str(out), "--json", check=True).stdout_text)
+    assert evaluated["n"] == 10000 and abs(evaluated["accuracy"] - result["test_accuracy"]) < 1e-9
+    assert len(evaluated["confusion_matrix"]) == 10 and "precision" in evaluated["per_class"]["7"]
+
+    exported = run_cli("export", str(out), "--int8", check=True).stdout_text
+    assert "int8" in exported and (out / "model.int8.onnx").is_file()
+    meta = json.loads((out / "metadata.json").read_text())
+    assert "model.int8.onnx" in meta["files"]
+    assert abs(meta["metrics"]["int8_test_accuracy"] - meta["metrics"]["test_accuracy"]) < 0.01
+    assert (out / "model.int8.onnx").stat().st_size < 0.5 * (out / "model.onnx").stat().st_size
+
+    images = tmp_path / "images"
+    (images / "sub").mkdir(parents=True)
+    for i in range(3):
+        Image.fromarray(255 - mnist_test.images[i]).resize((140, 140)).save(images / f"d{i}.png")
+    Image.new("L", (100, 100), 255).save(images / "sub" / "blank.jpg")
+    (images / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 30)
+    (images / "empty.png").write_bytes(b"")
+    (images / "bomb.png").write_bytes(_png_header_only(50000, 50000))
+    (images / "notes.txt").write_text("skipped: not an image")
+    predicted = run_cli("predict", str(images), "--model", str(out), "--json")
+    assert predicted.returncode == 1  # some files were bad; the good ones were still answered
+    lines = [json.loads(line) for line in predicted.stdout_text.splitlines()]
+    by_name = {l["file"].rsplit("/", 1)[-1]: l for l in lines}
+    assert set(by_name) == {"d0.png", "d1.png", "d2.png", "blank.jpg", "broken.png", "empty.png", "bomb.png"}
+    assert by_name["blank.jpg"]["digit"] is None and "error" not in by_name["blank.jpg"]
+    for bad in ("broken.png", "empty.png", "bomb.png"):
+        assert by_name[bad]["digit"] is None and bad in by_name[bad]["error"]
+    assert sum(by_name[f"d{i}.png"]["digit"] == mnist_test.labels[i] for i in range(3)) >= 2
+    assert all(len(l["probabilities"]) == 10 for l in lines)
+    assert "Traceback" not in predicted.stderr_text
+    assert predicted.stderr_text.count("error:") == 3
+
+    table = run_cli("predict", str(images / "d0.png"), "--model", str(out), check=True).stdout_text
+    assert "d0.png" in table and "confidence" in table
+
+
+def test_predict_errors(tmp_path, tiny_model):
+    assert_clean_error(run_cli("predict", str(tmp_path / "nope.png"), "--model", str(tiny_model)),
+                       "nope.png", "cannot read")
+    tampered = tmp_path / "tampered"
+    shutil.copytree(tiny_model, tampered)
+    (tampered / "weights.safetensors").write_bytes(b"evil")
+    image = tmp_path / "x.png"
+    Image.new("L", (10, 10)).save(image)
+    assert_clean_error(run_cli("predict", str(image), "--model", str(tampered)), "checksum mismatch")
+    assert_clean_error(run_cli("evaluate", "--model", str(tmp_path)), "metadata.json")
+    assert_clean_error(run_cli("train", "--epochs", "0"), "--epochs")

@@ -1,0 +1,86 @@
+"""The Recognizer: verified loading, arrays and images in, one answer per image out."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from digitrec.errors import ImageError, ModelError
+from digitrec.inference import Recognizer
+
+
+def as_photo_png(digit28: np.ndarray, size: int = 200) -> bytes:
+    """An MNIST digit as a user would hand it over: dark ink on white, larger, PNG."""
+    image = Image.fromarray(255 - digit28).resize((size, size), Image.Resampling.BICUBIC)
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_predict_arrays_accepts_uint8_and_float(tiny_model, mnist_test):
+    rec = Recognizer(tiny_model)
+    p8 = rec.predict_arrays(mnist_test.images[:64])
+    pf = rec.predict_arrays(mnist_test.images[:64, None].astype(np.float32) / 255)
+    assert p8.shape == (64, 10) and np.allclose(p8, pf, atol=1e-6)
+    assert np.allclose(p8.sum(1), 1, atol=1e-5)
+    assert (p8.argmax(1) == mnist_test.labels[:64]).mean() > 0.8
+    with pytest.raises(ImageError, match="shape"):
+        rec.predict_arrays(np.zeros((3, 32, 32)))
+
+
+def test_images_go_through_the_pipeline(tiny_model, mnist_test):
+    rec = Recognizer(tiny_model)
+    hits = sum(rec.predict_bytes(as_photo_png(mnist_test.images[i])).digit == mnist_test.labels[i]
+               for i in range(30))
+    assert hits >= 24
+
+
+def test_blank_and_unsure_answers_are_null(tiny_model):
+    blank = io.BytesIO()
+    Image.new("L", (280, 280), 255).save(blank, format="PNG")
+    answer = Recognizer(tiny_model).predict_bytes(blank.getvalue(), "blank.png")
+    assert answer.digit is None and answer.to_json()["digit"] is None
+    assert json.loads(json.dumps(answer.to_json()))["probabilities"] == [0.0] * 10
+    strict = Recognizer(tiny_model, min_confidence=1.0)
+    canvas = np.full((100, 100), 255, np.uint8)
+    canvas[20:80, 45:55] = 0
+    buf = io.BytesIO()
+    Image.fromarray(canvas).save(buf, format="PNG")
+    unsure = strict.predict_bytes(buf.getvalue())
+    assert unsure.digit is None and unsure.confidence > 0
+
+
+def test_tampered_model_is_refused(tiny_model, tmp_path):
+    copy = tmp_path / "m"
+    shutil.copytree(tiny_model, copy)
+    data = bytearray((copy / "model.onnx").read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (copy / "model.onnx").write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="checksum mismatch"):
+        Recognizer(copy)
+
+
+def test_incomplete_or_hostile_model_dirs_are_refused(tiny_model, tmp_path):
+    with pytest.raises(ModelError, match="no such model"):
+        Recognizer(tmp_path / "missing")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ModelError, match="metadata.json"):
+        Recognizer(empty)
+    hostile = tmp_path / "hostile"
+    shutil.copytree(tiny_model, hostile)
+    meta = json.loads((hostile / "metadata.json").read_text())
+    meta["files"]["../../etc/passwd"] = "0" * 64
+    (hostile / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="outside the model directory"):
+        Recognizer(hostile)
+    (hostile / "metadata.json").write_text("{ not json")
+    with pytest.raises(ModelError, match="unreadable"):
+        Recognizer(hostile)
+    with pytest.raises(ModelError, match="int8"):
+        Recognizer(tiny_model, precision="int8")
