@@ -29,6 +29,7 @@ run: install
 	$(BIN)/digitrec predict examples/images
 
 test: install-dev
+	scripts/system-deps.sh
 	$(BIN)/python -m pytest -q
 
 bench: install-dev

@@ -25,21 +25,20 @@ MAX_BYTES = 200 << 20  # no MNIST-family file comes close; a hostile server cann
 def fetch(urls: list[str], dest: Path, md5: str, retries: int = 3, progress: bool = True) -> None:
     """Download the first of ``urls`` that yields a file with checksum ``md5`` to ``dest``."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    errors: list[str] = []
+    errors: dict[str, str] = {}  # url -> its last error
     for url in urls:
         for attempt in range(retries):
             try:
                 _fetch_once(url, dest, md5, progress)
                 return
             except _ChecksumMismatch as exc:
-                errors.append(f"{url}: {exc}")
+                errors[url] = str(exc)
                 break  # the mirror serves a wrong file; retrying it will not help
             except (urllib.error.URLError, OSError, TimeoutError) as exc:
-                reason = getattr(exc, "reason", None) or exc
-                errors.append(f"{url}: {reason}")
+                errors[url] = str(getattr(exc, "reason", None) or exc)
                 if attempt + 1 < retries:
                     time.sleep(0.5 * 2**attempt)
-    raise DataError(f"could not download {dest.name}: " + "; ".join(errors[-3:]))
+    raise DataError(f"could not download {dest.name} ({'; '.join(f'{u}: {e}' for u, e in errors.items())})")
 
 
 class _ChecksumMismatch(Exception):

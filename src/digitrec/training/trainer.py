@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from safetensors.torch import save_file
+from safetensors.torch import save
 
 from digitrec.data import Dataset, load_dataset
 from digitrec.data.catalog import CATALOG
 from digitrec.errors import UsageError
 from digitrec.inference.metrics import report
-from digitrec.modeldir import ONNX_FP32, WEIGHTS, Metadata, save_metadata
+from digitrec.modeldir import ONNX_FP32, WEIGHTS, Metadata, save_metadata, write_atomic
 from digitrec.models.catalog import get_model_info
 from digitrec.preprocess import DEFAULT
 from digitrec.training.checkpoint import CHECKPOINT, load_checkpoint
@@ -85,7 +85,7 @@ def train(config: TrainConfig, out_dir: Path | None = None, resume: bool = False
         from digitrec.training.sklearn_loop import fit_sklearn, weights
 
         fit = fit_sklearn(config, train_set, val_set, out_dir, resume, progress)
-        save_file(weights(fit.model), str(out_dir / WEIGHTS))
+        write_atomic(out_dir / WEIGHTS, save(weights(fit.model)))
         export_sklearn(fit.model, out_dir / ONNX_FP32)
         device, precision = "cpu", "fp64"
     else:
@@ -93,7 +93,7 @@ def train(config: TrainConfig, out_dir: Path | None = None, resume: bool = False
         from digitrec.training.torch_loop import fit_torch
 
         fit = fit_torch(config, train_set, val_set, out_dir, resume, progress)
-        save_file({k: v.contiguous() for k, v in fit.model.state_dict().items()}, str(out_dir / WEIGHTS))
+        write_atomic(out_dir / WEIGHTS, save({k: v.contiguous() for k, v in fit.model.state_dict().items()}))
         export_torch(fit.model, out_dir / ONNX_FP32)
         device, precision = fit.device, fit.precision
 
