@@ -12,7 +12,9 @@ import onnxruntime as ort
 
 from digitrec.errors import DigitrecError, ImageError, ModelError
 from digitrec.modeldir import BUNDLED, ONNX_FP32, ONNX_INT8, Metadata, load_metadata
-from digitrec.preprocess import DEFAULT, PreprocessConfig, Prepared, prepare_bytes, read_bytes
+from digitrec.preprocess import DEFAULT, PreprocessConfig, Prepared, prepare_bytes, read_bytes, to_grey
+from digitrec.preprocess.decode import decode_sized
+from digitrec.preprocess.segment import find_digits
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm",
                             ".pbm", ".pnm", ".jfif", ".heic"})
@@ -35,6 +37,44 @@ class Prediction:
                "probabilities": [round(p, 6) for p in self.probabilities]}
         if self.label is not None and self.label != str(self.digit):
             out["label"] = self.label
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+@dataclass
+class DigitBox:
+    """One digit of a number: where it is (x, y, w, h in the input's pixels) and what it is."""
+
+    digit: int | None
+    confidence: float
+    box: tuple[int, int, int, int]
+    line: int
+    probabilities: list[float]
+    preprocessed: np.ndarray | None = field(default=None, repr=False)
+
+    def to_json(self) -> dict:
+        return {"digit": self.digit, "confidence": round(self.confidence, 6), "box": list(self.box),
+                "line": self.line}
+
+
+@dataclass
+class NumberReading:
+    """A whole number (or several lines of digits) read from one image."""
+
+    file: str
+    digits: list[DigitBox]
+    error: str | None = None
+
+    @property
+    def text(self) -> str:
+        lines: dict[int, str] = {}
+        for d in self.digits:
+            lines[d.line] = lines.get(d.line, "") + ("?" if d.digit is None else str(d.digit))
+        return "\n".join(lines[k] for k in sorted(lines))
+
+    def to_json(self) -> dict:
+        out = {"file": self.file, "text": self.text, "digits": [d.to_json() for d in self.digits]}
         if self.error:
             out["error"] = self.error
         return out
@@ -120,6 +160,33 @@ class Recognizer:
 
     def predict_file(self, path: str | os.PathLike) -> Prediction:
         return self.predict_bytes(read_bytes(path), str(path))
+
+    def read_number_bytes(self, data: bytes, name: str = "image") -> NumberReading:
+        """Find and recognize every digit in an image of a number (left to right, line by line)."""
+        decoded, (width, _) = decode_sized(data, name)
+        scale = width / decoded.shape[1]
+
+        def classify(images: np.ndarray) -> np.ndarray:
+            return self.predict_arrays(images)
+
+        digits = []
+        for found in find_digits(to_grey(decoded), classify):
+            best = int(np.argmax(found.probabilities))
+            confidence = float(found.probabilities[best])
+            x, y, w, h = (int(round(v * scale)) for v in found.box)
+            digits.append(DigitBox(best if confidence >= self.min_confidence else None, confidence, (x, y, w, h),
+                                   found.line, found.probabilities.tolist(), found.image))
+        return NumberReading(name, digits)
+
+    def read_number_file(self, path: str | os.PathLike) -> NumberReading:
+        return self.read_number_bytes(read_bytes(path), str(path))
+
+    def read_number_files(self, paths: Iterable[Path]) -> Iterator[NumberReading]:
+        for path in paths:
+            try:
+                yield self.read_number_file(path)
+            except DigitrecError as exc:
+                yield NumberReading(str(path), [], error=str(exc))
 
     def predict_files(self, paths: Iterable[Path]) -> Iterator[Prediction]:
         """Predict every file; a bad file yields a Prediction with ``error`` set, and the rest carry on."""

@@ -39,6 +39,11 @@ def read_bytes(path: str | os.PathLike) -> bytes:
 
 def decode(data: bytes, name: str = "image", max_side: int = WORK_SIDE) -> np.ndarray:
     """Decode image bytes to RGB or grey uint8, longest side at most ``max_side``."""
+    return decode_sized(data, name, max_side)[0]
+
+
+def decode_sized(data: bytes, name: str = "image", max_side: int = WORK_SIDE) -> tuple[np.ndarray, tuple[int, int]]:
+    """As :func:`decode`, with the image's original (width, height), as displayed (EXIF applied)."""
     if not data:
         raise ImageError(f"{name}: empty file")
     try:
@@ -57,11 +62,13 @@ def decode(data: bytes, name: str = "image", max_side: int = WORK_SIDE) -> np.nd
                 if scale >= 2:
                     image.draft(image.mode if image.mode in ("L", "RGB") else "RGB",
                                 (int(width / scale) + 1, int(height / scale) + 1))
+            orientation = image.getexif().get(0x0112, 1)
             image = ImageOps.exif_transpose(image)  # also loads the first frame of an animation
+            original = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
             image = _to_8bit(image)
             if max(image.size) > max_side:
                 image.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
-            return np.asarray(image)
+            return np.asarray(image), original
     except ImageError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
