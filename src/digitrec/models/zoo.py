@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Callable
+import inspect
+from typing import Any, Callable
 
 import torch
 import torch.nn as nn
@@ -31,25 +32,26 @@ def keras_init(model: nn.Module) -> nn.Module:
     return model
 
 
-def mlp() -> nn.Module:
-    return keras_init(nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Dropout(0.2),
-                                    nn.Linear(128, 10)))
+def mlp(units: int = 128, dropout: float = 0.2, classes: int = 10) -> nn.Module:
+    """The Keras lesson's MLP; ``units`` and ``dropout`` are the hyperparameters its exercise varies."""
+    return keras_init(nn.Sequential(nn.Flatten(), nn.Linear(784, units), nn.ReLU(), nn.Dropout(dropout),
+                                    nn.Linear(units, classes)))
 
 
-def mlp512() -> nn.Module:
-    return keras_init(nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 10)))
+def mlp512(classes: int = 10) -> nn.Module:
+    return keras_init(nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, classes)))
 
 
 class LeNet(nn.Module):
     """The PyTorch MNIST example quoted in the first lesson."""
 
-    def __init__(self):
+    def __init__(self, classes: int = 10):
         super().__init__()
         self.conv1 = nn.Conv2d(1, 10, kernel_size=5)
         self.conv2 = nn.Conv2d(10, 20, kernel_size=5)
         self.conv2_drop = nn.Dropout2d()
         self.fc1 = nn.Linear(320, 50)
-        self.fc2 = nn.Linear(50, 10)
+        self.fc2 = nn.Linear(50, classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.relu(F.max_pool2d(self.conv1(x), 2))
@@ -59,29 +61,29 @@ class LeNet(nn.Module):
         return self.fc2(x)
 
 
-def cnn_64_32() -> nn.Module:
+def cnn_64_32(classes: int = 10) -> nn.Module:
     return keras_init(nn.Sequential(
         nn.Conv2d(1, 64, 5), nn.ReLU(), nn.MaxPool2d(2),
         nn.Conv2d(64, 32, 5), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(32 * 4 * 4, 128), nn.ReLU(), nn.Linear(128, 10),
+        nn.Flatten(), nn.Linear(32 * 4 * 4, 128), nn.ReLU(), nn.Linear(128, classes),
     ))
 
 
-def cnn_32_64() -> nn.Module:
+def cnn_32_64(classes: int = 10) -> nn.Module:
     return keras_init(nn.Sequential(
         nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.25),
-        nn.Flatten(), nn.Linear(64 * 12 * 12, 10),
+        nn.Flatten(), nn.Linear(64 * 12 * 12, classes),
     ))
 
 
-def fast() -> nn.Module:
+def fast(classes: int = 10) -> nn.Module:
     """Built for time-to-accuracy on a CPU: stride-2 convolutions instead of pooling (a pooled conv stack
     costs several times more per step on CPU), no batch norm, a small dense head."""
     return nn.Sequential(
         Normalize(),
         nn.Conv2d(1, 16, 5, stride=2, padding=2), nn.ReLU(),
         nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU(),
-        nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10),
+        nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, classes),
     )
 
 
@@ -89,17 +91,17 @@ def _conv_bn(cin: int, cout: int, stride: int = 1) -> list[nn.Module]:
     return [nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
 
 
-def best() -> nn.Module:
+def best(classes: int = 10) -> nn.Module:
     """Built for accuracy: conv + batch-norm stack, stride-2 downsampling, global pooling."""
     return nn.Sequential(
         Normalize(),
         *_conv_bn(1, 32), *_conv_bn(32, 32), nn.MaxPool2d(2),
         *_conv_bn(32, 64), *_conv_bn(64, 64), nn.MaxPool2d(2),
-        *_conv_bn(64, 128), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(128, 10),
+        *_conv_bn(64, 128), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(128, classes),
     )
 
 
-BUILDERS: dict[str, Callable[[], nn.Module]] = {
+BUILDERS: dict[str, Callable[..., nn.Module]] = {
     "mlp": mlp,
     "mlp512": mlp512,
     "cnn-lenet": LeNet,
@@ -110,5 +112,14 @@ BUILDERS: dict[str, Callable[[], nn.Module]] = {
 }
 
 
-def build(name: str) -> nn.Module:
-    return BUILDERS[name]()
+def build(name: str, **options: Any) -> nn.Module:
+    """Build a zoo model; ``options`` are its builder's hyperparameters (see :func:`builder_options`) and
+    ``classes``, the number of outputs (11 for a model with a "no digit" class)."""
+    return BUILDERS[name](**options)
+
+
+def builder_options(name: str) -> dict[str, Any]:
+    """A model's tunable hyperparameters and their defaults, e.g. ``{"units": 128, "dropout": 0.2}``
+    (``classes`` is not one: it follows from the dataset)."""
+    return {p.name: p.default for p in inspect.signature(BUILDERS[name]).parameters.values()
+            if p.default is not inspect.Parameter.empty and p.name != "classes"}

@@ -106,21 +106,27 @@ def to_grey(image: np.ndarray) -> np.ndarray:
         return image
     if image.ndim != 3 or image.shape[2] < 3:
         raise ImageError(f"expected a grey or RGB image, got shape {image.shape}")
-    rgb = np.ascontiguousarray(image[..., :3])
-    luma = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    darkest = rgb.min(axis=2)
-    # Coloured ink is dark in at least one channel; luma may leave it pale. Use the channel minimum
+    r, g, b = cv2.split(np.ascontiguousarray(image[..., :3]))
+    luma = cv2.cvtColor(cv2.merge((r, g, b)), cv2.COLOR_RGB2GRAY)
+    spread = cv2.absdiff(cv2.max(cv2.max(r, g), b), cv2.min(cv2.min(r, g), b))
+    if int(spread.max()) < 24:  # grey pixels stored as RGB (a canvas export): luma is all there is
+        return luma
+    darkest = cv2.min(cv2.min(r, g), b)
+    # Coloured ink is dark in at least one channel where luma may leave it pale: use the channel minimum
     # when it separates ink from paper clearly better than luma does.
-    if _contrast(darkest) > 1.25 * _contrast(luma) and _paper_is_light(luma):
+    if _contrast(darkest) > 1.25 * _contrast(luma) and _median(luma) > 110:
         return darkest
     return luma
 
 
+def _sample(grey: np.ndarray) -> np.ndarray:
+    return grey[:: max(1, grey.shape[0] // 64), :: max(1, grey.shape[1] // 64)]
+
+
 def _contrast(grey: np.ndarray) -> float:
-    sample = grey[:: max(1, grey.shape[0] // 64), :: max(1, grey.shape[1] // 64)]
-    lo, hi = np.percentile(sample, (2, 98))
+    lo, hi = np.percentile(_sample(grey), (2, 98))
     return float(hi - lo)
 
 
-def _paper_is_light(grey: np.ndarray) -> bool:
-    return float(np.median(grey[:: max(1, grey.shape[0] // 64), :: max(1, grey.shape[1] // 64)])) > 110
+def _median(grey: np.ndarray) -> float:
+    return float(np.median(_sample(grey)))

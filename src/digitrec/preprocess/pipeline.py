@@ -50,10 +50,10 @@ def prepare_digit(grey: np.ndarray, config: PreprocessConfig = DEFAULT, trace: b
         return image
 
     keep("grey", grey)
-    ink = keep("polarity", stages.orient(grey))
-    if config.flatten_light:
-        ink = keep("light", stages.flatten_light(ink))
-    ink = keep("contrast", stages.stretch(ink))
+    background = stages.paper(grey) if config.flatten_light else stages.percentiles(grey, (50,))[0]
+    dark = stages.ink_is_dark(grey, background)
+    keep("polarity", stages.orient(grey, dark))
+    ink = keep("light", stages.flatten_light(grey, background, dark))
     mask = stages.ink_mask(ink)
     if mask is not None:
         mask = stages.denoise(mask)
@@ -66,7 +66,7 @@ def prepare_digit(grey: np.ndarray, config: PreprocessConfig = DEFAULT, trace: b
         ink = keep("stroke", stages.normalize_stroke(ink, mask))
     if config.deskew:
         ink = keep("deskew", stages.deskew(ink))
-    ink = keep("fit", stages.fit(ink))
+    ink = keep("fit", stages.normalize_intensity(stages.fit(ink)))
     final = keep("centre", stages.centre(ink))
     return Prepared(final.astype(np.float32) * (1.0 / 255.0), snapshots)
 

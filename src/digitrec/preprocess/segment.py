@@ -1,9 +1,10 @@
 """Reading a number: find every digit in an image, left to right, line by line.
 
 Connected components of the ink mask are the candidates. Specks and ruled lines are dropped; pieces of
-one digit (a 5's flag, a 4 drawn in two strokes, a broken stroke) are merged when they overlap
-horizontally; components too wide for one digit are split where the classifier is most confident
-(candidate cuts at ink-projection minima, best path by dynamic programming).
+one digit (a 5's flag, a 7's bar, a 4 drawn in two strokes, a broken stroke) are merged into their
+neighbour; a component too wide for one digit is split recognition-guided: candidate cuts are paths
+from top to bottom that cross as little ink as possible, every piece between two cuts is scored by the
+classifier, and the segmentation with the best total (confidence and digit shape) wins.
 """
 
 from __future__ import annotations
@@ -19,8 +20,12 @@ from digitrec.preprocess import stages
 # Scores 28×28 float images (N, 28, 28) -> probabilities (N, classes); supplied by the Recognizer.
 Classifier = Callable[[np.ndarray], np.ndarray]
 
-MAX_DIGITS_PER_BLOB = 4  # a wide blob is split into at most this many digits
-WIDE = 1.15  # width/height above which a blob may hold touching digits
+SPLIT_FROM = 0.8  # blobs at least this wide (× line height) are tried as touching digits too
+MAX_CUTS = 14
+PIECE_COST = 0.3  # log-prior cost of each digit: a split must explain the ink clearly better
+# Width/height of each MNIST digit class: mean and spread of log(aspect), measured on the training set.
+ASPECT = {0: (-0.10, 0.20), 1: (-0.89, 0.46), 2: (-0.07, 0.22), 3: (-0.22, 0.22), 4: (-0.23, 0.21),
+          5: (-0.06, 0.27), 6: (-0.33, 0.22), 7: (-0.26, 0.22), 8: (-0.27, 0.22), 9: (-0.38, 0.20)}
 
 
 @dataclass
@@ -29,7 +34,7 @@ class Blob:
     y: int
     w: int
     h: int
-    labels: list[int] = field(default_factory=list)  # connected-component ids that make it up
+    labels: list[int] = field(default_factory=list)  # the connected components that make it up
 
     @property
     def x2(self) -> int:
@@ -43,18 +48,22 @@ class Blob:
         x, y = min(self.x, other.x), min(self.y, other.y)
         return Blob(x, y, max(self.x2, other.x2) - x, max(self.y2, other.y2) - y, self.labels + other.labels)
 
+    def overlap_x(self, other: Blob) -> int:
+        return min(self.x2, other.x2) - max(self.x, other.x)
+
 
 @dataclass
 class FoundDigit:
-    box: tuple[int, int, int, int]  # x, y, w, h in the input image's pixels
-    image: np.ndarray  # float32 (28, 28), what the classifier saw
+    box: tuple[int, int, int, int]  # x, y, w, h in the analysed image's pixels
+    image: np.ndarray  # float32 (28, 28): what the classifier saw
     probabilities: np.ndarray
     line: int
 
 
 def ink_components(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Bright-ink image, component label map and stats; None when there is no ink."""
-    ink = stages.stretch(stages.flatten_light(stages.orient(grey)))
+    """Bright-ink image, component label map and component stats; None when there is no ink."""
+    background = stages.paper(grey)
+    ink = stages.flatten_light(grey, background, stages.ink_is_dark(grey, background))
     mask = stages.ink_mask(ink)
     if mask is None:
         return None
@@ -63,115 +72,174 @@ def ink_components(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 
 def _blobs(stats: np.ndarray) -> list[Blob]:
+    """Components worth reading: not specks, dots or ruled lines (judged against the typical height)."""
     blobs = [Blob(int(s[0]), int(s[1]), int(s[2]), int(s[3]), [i]) for i, s in enumerate(stats) if i > 0]
     if not blobs:
         return []
-    areas = np.array([stats[b.labels[0], cv2.CC_STAT_AREA] for b in blobs])
-    big = np.array([b.h for b, a in zip(blobs, areas) if a >= 0.1 * areas.max()])
-    height = float(np.median(big)) if big.size else 1.0
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    big = [b.h for b, a in zip(blobs, areas) if a >= 0.1 * areas.max()]
+    height = float(np.median(big))
     kept = []
     for b, area in zip(blobs, areas):
-        if b.h < 0.25 * height and b.w < 0.25 * height:  # specks and dots
-            continue
-        if b.w > 4 * height and b.h < 0.35 * height:  # ruled lines, underlines
-            continue
-        if area < max(4, 0.02 * areas.max()):
-            continue
-        kept.append(b)
+        speck = max(b.h, b.w) < 0.2 * height or area < max(4, 0.01 * areas.max())
+        rule = b.w > 3 * height and b.h < 0.3 * height
+        if not speck and not rule:
+            kept.append(b)
     return kept
 
 
 def _lines(blobs: list[Blob]) -> list[list[Blob]]:
-    """Group blobs into text lines by vertical overlap, top to bottom."""
+    """Group blobs into text lines by vertical overlap, top to bottom; each line sorted left to right."""
     lines: list[list[Blob]] = []
-    for b in sorted(blobs, key=lambda b: b.y + b.h / 2):
+    for b in sorted(blobs, key=lambda b: -b.h):  # tall blobs first: they define the lines
+        best, best_overlap = None, 0.0
         for line in lines:
             top, bottom = min(m.y for m in line), max(m.y2 for m in line)
-            overlap = min(bottom, b.y2) - max(top, b.y)
-            if overlap > 0.4 * min(b.h, bottom - top):
-                line.append(b)
-                break
+            overlap = (min(bottom, b.y2) - max(top, b.y)) / max(1, min(b.h, bottom - top))
+            if overlap > best_overlap:
+                best, best_overlap = line, overlap
+        if best is not None and best_overlap > 0.3:
+            best.append(b)
         else:
             lines.append([b])
+    lines.sort(key=lambda line: min(m.y for m in line))
     return [sorted(line, key=lambda b: b.x) for line in lines]
 
 
 def _merge_pieces(line: list[Blob]) -> list[Blob]:
-    """Merge blobs that overlap horizontally: parts of one digit drawn or broken apart."""
-    height = float(np.median([b.h for b in line]))
+    """Merge what belongs to one digit: blobs stacked over each other, and small strokes (a 5's flag,
+    a 7's bar, the end of a broken stroke) into the neighbour they touch or overlap most."""
+    height = float(np.percentile([b.h for b in line], 75))
     merged: list[Blob] = []
-    for b in line:
+    for b in sorted(line, key=lambda b: b.x):
         if merged:
             last = merged[-1]
-            overlap = min(last.x2, b.x2) - max(last.x, b.x)
-            narrow = min(last.w, b.w)
+            overlap = last.overlap_x(b)
             combined = max(last.x2, b.x2) - min(last.x, b.x)
-            if overlap > 0.5 * narrow and combined < 1.1 * height:
+            if overlap > 0.5 * min(last.w, b.w) and combined < 1.1 * height:
                 merged[-1] = last.merge(b)
                 continue
         merged.append(b)
-    return merged
+    # small pieces join the nearest big neighbour (by horizontal overlap, then by gap)
+    small = [b for b in merged if b.h < 0.5 * height]
+    big = [b for b in merged if b.h >= 0.5 * height]
+    if not big:
+        return merged
+    for piece in small:
+        def distance(b: Blob) -> float:
+            return -piece.overlap_x(b)  # negative overlap = gap
+        target = min(big, key=distance)
+        if distance(target) < 0.35 * height:
+            big[big.index(target)] = target.merge(piece)
+        else:
+            big.append(piece)
+    return sorted(big, key=lambda b: b.x)
 
 
-def _digit_image(ink: np.ndarray, labels: np.ndarray, blob: Blob, x0: int | None = None,
-                 x1: int | None = None) -> np.ndarray | None:
-    """The blob's ink alone (other components masked out), optionally a column range, as MNIST input."""
-    x0 = blob.x if x0 is None else x0
-    x1 = blob.x2 if x1 is None else x1
-    region = labels[blob.y : blob.y2, x0:x1]
-    mine = np.isin(region, blob.labels)
-    piece = np.where(mine, ink[blob.y : blob.y2, x0:x1], 0).astype(np.uint8)
-    mask = np.where(mine & (piece > 0), 255, 0).astype(np.uint8)
+def _blob_ink(ink: np.ndarray, labels: np.ndarray, blob: Blob) -> np.ndarray:
+    """The blob's ink alone, in its bounding box (other components' ink removed)."""
+    mine = np.isin(labels[blob.y : blob.y2, blob.x : blob.x2], blob.labels)
+    return np.where(mine, ink[blob.y : blob.y2, blob.x : blob.x2], 0).astype(np.uint8)
+
+
+def to_model_input(piece: np.ndarray) -> np.ndarray | None:
+    """One digit's ink (bright on black, any size) -> the 28×28 float MNIST-style input; None if empty."""
+    mask = np.where(piece > 0, 255, 0).astype(np.uint8)
     if cv2.countNonZero(mask) < 3:
         return None
     piece, mask = stages.crop(piece, mask)
     piece = stages.normalize_stroke(piece, mask)
-    return stages.centre(stages.fit(piece)).astype(np.float32) / 255.0
+    return stages.centre(stages.normalize_intensity(stages.fit(piece))).astype(np.float32) / 255.0
 
 
-def _cuts(ink: np.ndarray, labels: np.ndarray, blob: Blob) -> list[int]:
-    """Candidate cut columns: local minima of the blob's vertical ink projection."""
-    region = np.where(np.isin(labels[blob.y : blob.y2, blob.x : blob.x2], blob.labels), 1, 0)
-    profile = cv2.GaussianBlur(region.sum(0).astype(np.float32)[None], (0, 0), max(1.0, blob.h / 30))[0]
-    margin = max(2, int(0.25 * blob.h))
-    candidates = [i for i in range(margin, blob.w - margin)
-                  if profile[i] <= profile[i - 1] and profile[i] <= profile[i + 1]]
-    candidates.sort(key=lambda i: profile[i])
-    return sorted(blob.x + i for i in candidates[:8])
+def _cut_path(cost: np.ndarray, column: int, reach: int) -> np.ndarray:
+    """The top-to-bottom path near ``column`` that crosses the least ink (moving at most one pixel
+    sideways per row): where touching digits are easiest to separate."""
+    h, w = cost.shape
+    lo, hi = max(0, column - reach), min(w, column + reach + 1)
+    window = cost[:, lo:hi].astype(np.float32) + 1.0
+    window += np.abs(np.arange(lo, hi) - column)[None, :] * 0.5  # prefer staying near the candidate
+    total = window.copy()
+    step = np.zeros(window.shape, np.int8)
+    for y in range(1, h):
+        prev = total[y - 1]
+        left = np.concatenate([[np.inf], prev[:-1]])
+        right = np.concatenate([prev[1:], [np.inf]])
+        options = np.stack([left, prev, right])
+        choice = options.argmin(0)
+        total[y] += options[choice, np.arange(prev.size)]
+        step[y] = choice - 1
+    path = np.empty(h, np.int32)
+    x = int(total[-1].argmin())
+    for y in range(h - 1, -1, -1):
+        path[y] = lo + x
+        x = min(max(x + int(step[y, x]), 0), hi - lo - 1)
+    return path
 
 
-def _split(ink, labels, blob: Blob, classify: Classifier) -> list[tuple[int, int, np.ndarray, np.ndarray]]:
-    """Recognition-guided split of a wide blob: the segmentation whose pieces the classifier is most
-    confident about (mean log-confidence, ties to fewer pieces), over candidate cut columns."""
-    cuts = [blob.x, *_cuts(ink, labels, blob), blob.x2]
-    n = len(cuts)
-    pieces: dict[tuple[int, int], tuple[np.ndarray, np.ndarray] | None] = {}
-    spans = [(i, j) for i in range(n) for j in range(i + 1, n)
-             if cuts[j] - cuts[i] >= 0.25 * blob.h and (j - i) <= n]
-    images = []
-    for i, j in spans:
-        img = _digit_image(ink, labels, blob, cuts[i], cuts[j])
-        pieces[(i, j)] = None if img is None else (img, None)
-        if img is not None:
-            images.append(((i, j), img))
-    if images:
-        probs = classify(np.stack([img for _, img in images]))
-        for (key, img), p in zip(images, probs):
-            pieces[key] = (img, p)
-    # best[j] = (score sum, count, path) over segmentations of cuts[0..j]
-    best: dict[int, tuple[float, int, list]] = {0: (0.0, 0, [])}
-    for j in range(1, n):
-        for i in range(j):
-            if i not in best or pieces.get((i, j)) is None:
+def _shape_score(piece: np.ndarray, height: float, digit: int) -> float:
+    """Log-prior of a piece being one ``digit``: its width/height as that digit's usually is (a '1' is
+    narrow, a '0' round), and as tall as the line's digits rather than a fragment."""
+    ys, xs = np.nonzero(piece)
+    if ys.size == 0:
+        return -np.inf
+    h, w = ys.max() - ys.min() + 1, xs.max() - xs.min() + 1
+    mean, spread = ASPECT.get(digit, (-0.25, 0.3))
+    z = (np.log(w / max(h, 0.6 * height)) - mean) / (1.5 * spread)  # 1.5×: handwriting varies more
+    score = -PIECE_COST - 0.5 * z * z
+    if h < 0.45 * height:
+        score -= 2.0
+    return score
+
+
+def _split(piece: np.ndarray, height: float, classify: Classifier) -> list[tuple[int, int, np.ndarray, np.ndarray]]:
+    """Split a blob of touching digits; returns (x0, x1, model input, probabilities) per digit."""
+    h, w = piece.shape
+    weight = (piece > 0).astype(np.float32)
+    profile = cv2.GaussianBlur(weight.sum(0)[None], (0, 0), max(1.0, h / 30))[0]
+    margin = max(2, int(0.15 * height))
+    minima = [i for i in range(margin, w - margin) if profile[i] <= profile[i - 1] and profile[i] <= profile[i + 1]]
+    grid = list(range(margin, w - margin, max(2, int(height / 5))))
+    columns = sorted(set(sorted(minima, key=lambda i: profile[i])[:MAX_CUTS // 2] + grid))[: 3 * MAX_CUTS]
+    reach = max(2, int(0.2 * height))
+    paths = [np.zeros(h, np.int32)] + [_cut_path(piece, c, reach) for c in columns] + [np.full(h, w, np.int32)]
+    paths.sort(key=lambda p: p.mean())
+    xs = np.arange(w)[None, :]
+    spans, images = [], []
+    for i in range(len(paths)):
+        for j in range(i + 1, len(paths)):
+            width = paths[j].mean() - paths[i].mean()
+            if width < 0.2 * height or width > 1.4 * height:
                 continue
-            img, p = pieces[(i, j)]
-            score, count, path = best[i]
-            candidate = (score + float(np.log(max(p.max(), 1e-6))) - 0.15, count + 1, path + [(i, j)])
-            if count + 1 <= MAX_DIGITS_PER_BLOB and (j not in best or candidate[0] > best[j][0]):
-                best[j] = candidate
-    if n - 1 not in best:
+            between = (xs >= paths[i][:, None]) & (xs < paths[j][:, None])
+            part = np.where(between, piece, 0).astype(np.uint8)
+            model_input = to_model_input(part)
+            if model_input is not None:
+                spans.append((i, j, part))
+                images.append(model_input)
+    if not images:
         return []
-    return [(cuts[i], cuts[j], *pieces[(i, j)]) for i, j in best[n - 1][2]]
+    probabilities = classify(np.stack(images))
+    score = {}
+    for (i, j, part), p, image in zip(spans, probabilities, images):
+        digit = int(p.argmax())
+        score[(i, j)] = (float(np.log(max(p[digit], 1e-6))) + _shape_score(part, height, digit), image, p, part)
+    best: dict[int, tuple[float, list[tuple[int, int]]]] = {0: (0.0, [])}
+    for j in range(1, len(paths)):
+        for i in range(j):
+            if i in best and (i, j) in score:
+                total = best[i][0] + score[(i, j)][0]
+                if j not in best or total > best[j][0]:
+                    best[j] = (total, best[i][1] + [(i, j)])
+    end = len(paths) - 1
+    if end not in best:
+        return []
+    out = []
+    for i, j in best[end][1]:
+        _, image, p, part = score[(i, j)]
+        cols = np.flatnonzero(part.any(0))
+        out.append((int(cols[0]), int(cols[-1]) + 1, image, p))
+    return out
 
 
 def find_digits(grey: np.ndarray, classify: Classifier) -> list[FoundDigit]:
@@ -184,19 +252,18 @@ def find_digits(grey: np.ndarray, classify: Classifier) -> list[FoundDigit]:
     for line_no, line in enumerate(_lines(_blobs(stats))):
         blobs = _merge_pieces(line)
         height = float(np.median([b.h for b in blobs]))
-        singles = [b for b in blobs if b.w <= WIDE * max(b.h, height * 0.8)]
-        images = {id(b): _digit_image(ink, labels, b) for b in singles}
-        ready = [(b, img) for b, img in ((b, images[id(b)]) for b in singles) if img is not None]
-        probs = classify(np.stack([img for _, img in ready])) if ready else []
-        scored = {id(b): (img, p) for (b, img), p in zip(ready, probs)}
-        for b in blobs:
-            if id(b) in scored:
-                img, p = scored[id(b)]
-                out.append(FoundDigit((b.x, b.y, b.w, b.h), img, p, line_no))
-            elif id(b) not in images:  # wide: touching digits
-                for x0, x1, img, p in _split(ink, labels, b, classify):
-                    sub = labels[b.y : b.y2, x0:x1]
-                    ys = np.flatnonzero(np.isin(sub, b.labels).any(1))
-                    y0, y1 = (b.y + int(ys[0]), b.y + int(ys[-1]) + 1) if ys.size else (b.y, b.y2)
-                    out.append(FoundDigit((x0, y0, x1 - x0, y1 - y0), img, p, line_no))
+        pieces = [(b, _blob_ink(ink, labels, b)) for b in blobs]
+        singles = [(b, to_model_input(p)) for b, p in pieces if b.w < SPLIT_FROM * max(b.h, height)]
+        singles = [(b, image) for b, image in singles if image is not None]
+        probabilities = classify(np.stack([image for _, image in singles])) if singles else []
+        answers = {id(b): (image, p) for (b, image), p in zip(singles, probabilities)}
+        for b, piece in pieces:
+            if id(b) in answers:
+                image, p = answers[id(b)]
+                out.append(FoundDigit((b.x, b.y, b.w, b.h), image, p, line_no))
+            elif b.w >= SPLIT_FROM * max(b.h, height):
+                for x0, x1, image, p in _split(piece, max(height, b.h), classify):
+                    rows = np.flatnonzero(piece[:, x0:x1].any(1))
+                    y0, y1 = (int(rows[0]), int(rows[-1]) + 1) if rows.size else (0, b.h)
+                    out.append(FoundDigit((b.x + x0, b.y + y0, x1 - x0, y1 - y0), image, p, line_no))
     return out

@@ -22,55 +22,66 @@ def percentiles(image: np.ndarray, qs: tuple[float, ...]) -> list[int]:
     return [int(np.searchsorted(cumulative, q / 100.0 * (cumulative[-1] - 1), side="right")) for q in qs]
 
 
-def ink_is_dark(grey: np.ndarray) -> bool:
-    """True for dark ink on light paper. Ink is the minority of pixels, so it pulls the mean away from the
-    median towards its side; this holds under uneven light. A tie falls back to the border, mostly paper."""
-    median = percentiles(grey, (50,))[0]
-    mean = float(grey.mean())
-    if abs(mean - median) > 1.0:
-        return mean < median
+def paper(grey: np.ndarray) -> np.ndarray | int:
+    """The background (paper, canvas, board) brightness: a single level when the image border is uniform
+    (a canvas, a scan), else a smooth map estimated by a large median filter on a reduced copy — the median
+    ignores the ink, which covers a minority of any window, and follows shadows and uneven light."""
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    return float(np.median(border)) >= 128
+    lo, mid, hi = percentiles(border, (5, 50, 95))
+    if hi - lo <= 16:
+        return mid
+    h, w = grey.shape
+    scale = min(1.0, 64 / max(h, w))
+    small = cv2.resize(grey, (max(3, round(w * scale)), max(3, round(h * scale))), interpolation=cv2.INTER_AREA)
+    k = max(3, (min(small.shape) // 3) | 1)
+    background = cv2.GaussianBlur(cv2.medianBlur(small, k), (0, 0), k / 6)
+    return cv2.resize(background, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def orient(grey: np.ndarray) -> np.ndarray:
-    """Ink polarity: return the image as bright ink on a dark background, whatever it was."""
-    return cv2.bitwise_not(grey) if ink_is_dark(grey) else grey
+def ink_is_dark(grey: np.ndarray, background: np.ndarray | int) -> bool:
+    """True for dark ink on light paper: the far tail of (image − paper) lies on the dark side. Unlike a
+    global brightness test, this holds under shadows and uneven light."""
+    diff = grey.astype(np.int16) - background
+    cumulative = np.cumsum(np.bincount((diff + 255).ravel(), minlength=511))
+    total = cumulative[-1]
+    darkest = int(np.searchsorted(cumulative, 0.002 * total)) - 255
+    brightest = int(np.searchsorted(cumulative, 0.998 * total)) - 255
+    if darkest == 0 and brightest == 0:
+        return bool(np.mean(grey) >= 128)
+    return -darkest > brightest
 
 
-def flatten_light(ink: np.ndarray) -> np.ndarray:
-    """Illumination correction: subtract a background estimate (morphological opening at a scale larger
-    than strokes), so shadows and uneven light on paper do not look like ink."""
-    h, w = ink.shape
-    small_scale = max(1, max(h, w) // 256)  # estimate the background on a reduced copy: it is smooth
-    small = cv2.resize(ink, (max(1, w // small_scale), max(1, h // small_scale)), interpolation=cv2.INTER_AREA)
-    k = max(3, (min(small.shape) // 6) | 1)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-    background = cv2.morphologyEx(small, cv2.MORPH_OPEN, kernel)
-    background = cv2.GaussianBlur(background, (0, 0), k / 4)
-    if small_scale > 1:
-        background = cv2.resize(background, (w, h), interpolation=cv2.INTER_LINEAR)
-    return cv2.subtract(ink, background)
+def orient(grey: np.ndarray, dark_ink: bool) -> np.ndarray:
+    """Ink polarity: the image as bright ink on a dark background, whatever it was."""
+    return cv2.bitwise_not(grey) if dark_ink else grey
 
 
-def stretch(ink: np.ndarray) -> np.ndarray:
-    """Contrast: map the background level to 0 and the strong ink level to 255."""
-    lo, hi = percentiles(ink, (50, 99.7))
-    if hi - lo < 1:
-        return np.zeros_like(ink)
-    scaled = (ink.astype(np.float32) - lo) * (255.0 / (hi - lo))
-    return np.clip(scaled, 0, 255).astype(np.uint8)
+def flatten_light(grey: np.ndarray, background: np.ndarray | int, dark_ink: bool) -> np.ndarray:
+    """Illumination correction: ink is what differs from the paper, so subtract the paper estimate
+    (shadows and light gradients vanish; the ink keeps its strength). Returns bright ink on black."""
+    if not isinstance(background, np.ndarray):
+        background = np.full_like(grey, int(background))
+    return cv2.subtract(background, grey) if dark_ink else cv2.subtract(grey, background)
+
+
+def noise_level(ink: np.ndarray) -> float:
+    """Robust noise estimate of the (mostly empty) background: median absolute value, as a sigma."""
+    return 1.4826 * percentiles(ink, (50,))[0] + 1.0
 
 
 def ink_mask(ink: np.ndarray, min_contrast: int = MIN_CONTRAST) -> np.ndarray | None:
-    """Binarization (Otsu) of bright ink; None when there is no ink at all (a blank page or canvas)."""
-    lo, hi = percentiles(ink, (50, 99.9))
-    if hi - lo < min_contrast:
+    """Binarization of bright ink over a dark background (Otsu over the pixels that stand out of the
+    noise); None when nothing stands out by ``min_contrast`` grey levels: a blank page or canvas."""
+    floor = 4 * noise_level(ink)
+    peak = int(cv2.medianBlur(ink, 3).max()) if min(ink.shape) >= 3 else int(ink.max())
+    if peak < max(min_contrast, floor):
         return None
-    threshold, mask = cv2.threshold(ink, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    if threshold < lo + min_contrast / 2:  # Otsu split the paper's noise, not ink from paper
-        _, mask = cv2.threshold(ink, int(lo + min_contrast / 2), 255, cv2.THRESH_BINARY)
-    return mask
+    candidates = ink[ink > floor]
+    if candidates.size < 2:
+        return None
+    otsu, _ = cv2.threshold(candidates.reshape(1, -1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    threshold = max(otsu, floor, 0.25 * peak)
+    return np.where(ink > threshold, 255, 0).astype(np.uint8)
 
 
 def denoise(mask: np.ndarray, keep_fraction: float = 0.06) -> np.ndarray | None:
@@ -147,6 +158,16 @@ def fit(ink: np.ndarray, box: int = MNIST_BOX) -> np.ndarray:
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     return cv2.resize(ink, size, interpolation=interpolation)
+
+
+def normalize_intensity(ink: np.ndarray) -> np.ndarray:
+    """Strokes at full strength, as in MNIST: scale so the strong ink (99th percentile of inked pixels)
+    is 255, whatever the pen pressure, ink colour or lighting was."""
+    inked = ink[ink > 0]
+    if inked.size == 0:
+        return ink
+    top = percentiles(inked, (99,))[0]
+    return np.clip(ink.astype(np.float32) * (255.0 / max(top, 1.0)), 0, 255).astype(np.uint8)
 
 
 def centre(ink: np.ndarray, size: int = MNIST_SIZE) -> np.ndarray:

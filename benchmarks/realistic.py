@@ -1,0 +1,166 @@
+"""Realistic test input built from MNIST *test* digits: canvas drawings, photos of paper, digit strings.
+
+Each generator turns an MNIST digit into what a user would actually hand the recognizer: the digit's
+skeleton is re-drawn with a pen of some width (so stroke width varies independently of size), then placed
+on a canvas or on photographed paper. Only test digits are used, so nothing here was seen in training.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image
+from skimage.morphology import skeletonize
+
+
+@dataclass
+class Sample:
+    data: bytes  # an encoded image file, as a user would upload it
+    label: str  # the digit, or the digit string
+    kind: str
+
+
+def pen_digit(digit28: np.ndarray, height: int, pen: float, rng: np.random.Generator) -> np.ndarray:
+    """Re-draw an MNIST digit ``height`` px tall with a round pen ``pen`` px wide; float ink in [0, 1]."""
+    up = 4  # skeletonize a smoothed 4× copy: fewer spurs and broken loops than at 28 px
+    big = cv2.resize(digit28, (28 * up, 28 * up), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255
+    skeleton = skeletonize(cv2.GaussianBlur(big, (0, 0), 1.5) > 0.45)
+    size = int(round(28 * height / 20.0))
+    f = size / (28 * up)
+    ss = 2  # supersample for smooth anti-aliased strokes
+    ys, xs = np.nonzero(skeleton)
+    canvas = np.zeros((size * ss, size * ss), np.uint8)
+    radius = max(1, int(round(pen * ss / 2)))
+    for y, x in zip(ys, xs):
+        cv2.circle(canvas, (int(x * f * ss), int(y * f * ss)), radius, 255, -1, cv2.LINE_AA)
+    ink = cv2.resize(canvas, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    # slight random affine: real writers rotate and slant
+    angle, shear = rng.uniform(-8, 8), rng.uniform(-0.15, 0.15)
+    m = cv2.getRotationMatrix2D((size / 2, size / 2), angle, 1.0)
+    m[0, 1] += shear
+    return cv2.warpAffine(ink, m, (size, size), flags=cv2.INTER_LINEAR, borderValue=0)
+
+
+def _trim(ink: np.ndarray) -> np.ndarray:
+    ys, xs = np.nonzero(ink > 0.05)
+    if ys.size == 0:
+        return ink
+    return ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+
+
+def _encode(rgb_or_grey: np.ndarray, fmt: str = "PNG", **kw) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(rgb_or_grey).save(buf, format=fmt, **kw)
+    return buf.getvalue()
+
+
+def canvas_drawing(digit28: np.ndarray, rng: np.random.Generator, side: int = 280) -> bytes:
+    """A digit drawn with the mouse or a pen into a 280×280 canvas: random size and position, stroke
+    width from hairline to marker, exported as the browser does (black strokes on transparent RGBA)."""
+    height = int(rng.uniform(0.3, 0.9) * side)
+    pen = rng.uniform(2, 0.16 * height + 2)
+    ink = _trim(pen_digit(digit28, height, pen, rng))
+    h, w = ink.shape
+    if h > side or w > side:
+        f = side / max(h, w) * 0.95
+        ink = cv2.resize(ink, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA)
+        h, w = ink.shape
+    y, x = rng.integers(0, side - h + 1), rng.integers(0, side - w + 1)
+    alpha = np.zeros((side, side), np.float32)
+    alpha[y : y + h, x : x + w] = ink
+    rgba = np.zeros((side, side, 4), np.uint8)
+    rgba[..., 3] = np.round(alpha * 255).astype(np.uint8)
+    if rng.random() < 0.3:  # some pages fill the canvas white first
+        rgb = np.round(255 * (1 - alpha)).astype(np.uint8)
+        return _encode(np.dstack([rgb, rgb, rgb]))
+    return _encode(rgba)
+
+
+INKS = [(20, 20, 25), (25, 40, 140), (30, 30, 90), (150, 25, 25), (40, 90, 40)]  # black, blue, navy, red, green
+
+
+def paper_photo(ink: np.ndarray, rng: np.random.Generator, size: tuple[int, int] | None = None) -> bytes:
+    """Ink (float, [0,1]) on paper, photographed: uneven light, shadow, tint, noise, blur, rotation, JPEG."""
+    h, w = size or (int(rng.integers(360, 720)), int(rng.integers(360, 720)))
+    ih, iw = ink.shape
+    f = min(1.0, 0.8 * min(h / ih, w / iw))  # leave room for the rotation below
+    if f < 1.0:
+        ink = cv2.resize(ink, (max(1, int(iw * f)), max(1, int(ih * f))), interpolation=cv2.INTER_AREA)
+        ih, iw = ink.shape
+    alpha = np.zeros((h, w), np.float32)
+    my, mx = (h - ih) // 10, (w - iw) // 10
+    y, x = rng.integers(my, h - ih - my + 1), rng.integers(mx, w - iw - mx + 1)
+    alpha[y : y + ih, x : x + iw] = ink
+    m = cv2.getRotationMatrix2D((x + iw / 2, y + ih / 2), rng.uniform(-6, 6), 1.0)
+    alpha = cv2.warpAffine(alpha, m, (w, h), borderValue=0)
+    paper = np.array([rng.uniform(200, 250), rng.uniform(195, 245), rng.uniform(180, 240)], np.float32)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    gx, gy = rng.uniform(-1, 1, 2)
+    light = 1 + 0.35 * (gx * (xx / w - 0.5) + gy * (yy / h - 0.5))  # light falls off across the page
+    if rng.random() < 0.5:  # a soft shadow of the phone or the hand
+        cx, cy, r = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(0.3, 0.8) * max(h, w)
+        light -= 0.35 * np.exp(-(((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r)))
+    light = np.clip(light, 0.35, 1.2)
+    ink_rgb = np.array(INKS[rng.integers(len(INKS))], np.float32)
+    strength = rng.uniform(0.75, 1.0)
+    image = paper[None, None] * (1 - strength * alpha[..., None]) + ink_rgb * strength * alpha[..., None]
+    image = image * light[..., None]
+    image += rng.normal(0, rng.uniform(2, 8), image.shape)
+    image = np.clip(image, 0, 255).astype(np.uint8)
+    k = rng.choice([0, 3, 5])
+    if k:
+        image = cv2.GaussianBlur(image, (k, k), 0)
+    return _encode(image, "JPEG", quality=int(rng.integers(55, 92)))
+
+
+def photo_of_digit(digit28: np.ndarray, rng: np.random.Generator) -> bytes:
+    height = int(rng.uniform(80, 300))
+    ink = _trim(pen_digit(digit28, height, rng.uniform(0.06, 0.16) * height, rng))
+    return paper_photo(ink, rng)
+
+
+def digit_string(digits: list[np.ndarray], rng: np.random.Generator, touching: bool, photo: bool) -> bytes:
+    """2-8 digits written in a row: random gaps, or touching (overlapping strokes) when ``touching``."""
+    height = int(rng.uniform(50, 110))
+    pen = rng.uniform(0.08, 0.16) * height
+    inks = [_trim(pen_digit(d, height, pen, rng)) for d in digits]
+    total_h = max(i.shape[0] for i in inks) + 2 * height // 2
+    gaps = [(-int(rng.uniform(0.02, 0.12) * height) if touching and rng.random() < 0.6 else
+             int(rng.uniform(0.08, 0.5) * height)) for _ in inks]
+    width = sum(i.shape[1] for i in inks) + sum(max(g, 0) for g in gaps) + height
+    line = np.zeros((total_h, width), np.float32)
+    x = height // 2
+    for ink, gap in zip(inks, gaps):
+        h, w = ink.shape
+        y = (total_h - h) // 2 + int(rng.integers(-height // 10, height // 10 + 1))
+        y = min(max(y, 0), total_h - h)
+        line[y : y + h, x : x + w] = np.maximum(line[y : y + h, x : x + w], ink)
+        x += w + gap
+    line = _trim(line)
+    if photo:
+        pad_h, pad_w = int(line.shape[0] * rng.uniform(1.6, 3)), int(line.shape[1] * rng.uniform(1.15, 1.5))
+        return paper_photo(line, rng, (pad_h, pad_w))
+    pad = height // 2
+    canvas = np.pad(line, pad)
+    grey = np.round(255 * (1 - canvas)).astype(np.uint8)
+    return _encode(grey)
+
+
+def make_sets(images: np.ndarray, labels: np.ndarray, n: int, seed: int = 0) -> dict[str, list[Sample]]:
+    """``n`` samples of each kind from the given (test) digits."""
+    rng = np.random.default_rng(seed)
+    pick = lambda: int(rng.integers(len(labels)))  # noqa: E731
+    sets: dict[str, list[Sample]] = {"canvas": [], "photo": [], "string": []}
+    for _ in range(n):
+        i = pick()
+        sets["canvas"].append(Sample(canvas_drawing(images[i], rng), str(labels[i]), "canvas"))
+        i = pick()
+        sets["photo"].append(Sample(photo_of_digit(images[i], rng), str(labels[i]), "photo"))
+        idx = [pick() for _ in range(int(rng.integers(2, 9)))]
+        touching = rng.random() < 0.25
+        sets["string"].append(Sample(digit_string([images[j] for j in idx], rng, touching, photo=rng.random() < 0.5),
+                                     "".join(str(labels[j]) for j in idx), "string"))
+    return sets

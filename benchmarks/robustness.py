@@ -1,0 +1,82 @@
+"""Robustness benchmark: naive preprocessing vs digitrec's pipeline on realistic input.
+
+Builds canvas drawings, photos of paper and digit strings from MNIST *test* digits (see realistic.py) and
+reports, per set, the accuracy of (a) the lessons' naive recipe — grey, resize to 28×28, invert — and
+(b) digitrec's pipeline, both with the same model. Strings count only when the whole string is right;
+the naive recipe has no string reader, so it gets one guess for the whole image (a single digit).
+
+    python benchmarks/robustness.py [--n 1000] [--model DIR] [--seed 0] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).parent))
+from realistic import make_sets  # noqa: E402
+
+from digitrec.data import load_dataset  # noqa: E402
+from digitrec.inference import Recognizer  # noqa: E402
+
+
+def naive(recognizer: Recognizer, data: bytes) -> str:
+    """The lessons' recipe: Image.open(...).convert('L').resize((28, 28)); 255 - x; / 255."""
+    grey = np.asarray(Image.open(io.BytesIO(data)).convert("L").resize((28, 28)), dtype=np.float32)
+    return str(int(recognizer.predict_arrays((255 - grey) / 255)[0].argmax()))
+
+
+def ours(recognizer: Recognizer, data: bytes, kind: str) -> str:
+    if kind == "string":
+        return recognizer.read_number_bytes(data).text
+    answer = recognizer.predict_bytes(data)
+    return "" if answer.digit is None else str(answer.digit)
+
+
+def run(n: int, model: str | None, seed: int) -> dict:
+    test = load_dataset("mnist", "test")
+    recognizer = Recognizer(model, threads=1)
+    sets = make_sets(test.images, test.labels, n, seed)
+    results = {}
+    for kind, samples in sets.items():
+        t = time.perf_counter()
+        mine = [ours(recognizer, s.data, kind) for s in samples]
+        seconds = time.perf_counter() - t
+        base = [naive(recognizer, s.data) for s in samples]
+        results[kind] = {
+            "n": len(samples),
+            "naive": float(np.mean([b == s.label for b, s in zip(base, samples)])),
+            "digitrec": float(np.mean([m == s.label for m, s in zip(mine, samples)])),
+            "ms_per_image": 1000 * seconds / len(samples),
+            "errors": [(s.label, m) for m, s in zip(mine, samples) if m != s.label][:20],
+        }
+    return {"model": recognizer.info, "seed": seed, "sets": results}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=1000, help="samples per set")
+    parser.add_argument("--model", default=None, help="model directory (default: bundled)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    out = run(args.n, args.model, args.seed)
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return
+    print(f"model {out['model']['name']} {out['model']['version']}, {args.n} samples per set, seed {args.seed}")
+    print(f"{'set':8} {'naive':>8} {'digitrec':>9} {'ms/image':>9}")
+    for kind, r in out["sets"].items():
+        print(f"{kind:8} {r['naive'] * 100:7.2f}% {r['digitrec'] * 100:8.2f}% {r['ms_per_image']:9.2f}")
+        print("   first errors (truth, ours):", r["errors"][:10])
+
+
+if __name__ == "__main__":
+    main()
