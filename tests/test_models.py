@@ -17,7 +17,7 @@ TORCH_MODELS = [name for name, info in MODELS.items() if info.kind == "torch"]
 
 def test_every_catalog_model_has_a_builder():
     assert set(TORCH_MODELS) == set(BUILDERS)
-    assert {"sk-mlp", "mlp", "mlp512", "cnn-lenet", "cnn-64-32", "cnn-32-64", "fast", "best"} == set(MODELS)
+    assert {"sk-mlp", "mlp", "mlp512", "cnn-lenet", "cnn-64-32", "cnn-32-64", "fast", "best", "robust"} == set(MODELS)
 
 
 @pytest.mark.parametrize("name, params", [
@@ -46,3 +46,17 @@ def test_onnx_export_matches_torch(name, tmp_path):
     assert got.shape == (5, 10)
     np.testing.assert_allclose(got, expected, atol=1e-5)
     np.testing.assert_allclose(got.sum(1), 1.0, atol=1e-5)
+
+
+def test_no_digit_class_and_temperature_are_folded_into_the_export(tmp_path):
+    torch.manual_seed(0)
+    model = build("robust", classes=11).eval()
+    x = torch.rand(4, 1, 28, 28)
+    export_torch(model, tmp_path / "m.onnx", temperature=2.0, classes=10)
+    session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"image": x.numpy()})[0]
+    with torch.no_grad():
+        expected = torch.softmax(model(x) / 2.0, 1)[:, :10].numpy()
+    assert got.shape == (4, 10)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert (got.sum(1) < 1).all()  # the rest is the "no digit" probability

@@ -126,3 +126,24 @@ def test_training_on_a_folder_dataset(tmp_path):
                    tmp_path / "out")
     meta = load_metadata(result.model_dir)
     assert meta.dataset == "digits" and result.test_accuracy is None and len(meta.history) == 2
+
+
+def test_a_model_that_can_say_no_digit(tmp_path):
+    result = train(make_config(model="robust", epochs=2, limit=3000, seed=0), tmp_path / "r")
+    meta = load_metadata(result.model_dir)
+    assert meta.config["no_digit_class"] is True and meta.config["augment"] == "robust"
+    assert 0.25 <= meta.config["temperature"] <= 4.0
+    rec = Recognizer(result.model_dir)
+    from digitrec.training.negatives import letter, scribble
+    from digitrec.preprocess.segment import to_model_input
+
+    rng = np.random.default_rng(1)
+    junk = np.stack([to_model_input(letter(rng) if i % 2 else scribble(rng)) for i in range(40)])
+    digits = rec.predict_arrays(load_dataset_images(200))
+    assert rec.predict_arrays(junk).sum(1).mean() < digits.sum(1).mean()  # less sure about junk than digits
+
+
+def load_dataset_images(n: int) -> np.ndarray:
+    from digitrec.data import load_dataset
+
+    return load_dataset("mnist", "test").images[:n]

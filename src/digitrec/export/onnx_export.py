@@ -13,18 +13,20 @@ INPUT, OUTPUT = "image", "probabilities"
 OPSET = 17
 
 
-def export_torch(model, path: Path) -> None:
+def export_torch(model, path: Path, temperature: float = 1.0, classes: int = 10) -> None:
+    """``temperature`` (from calibration) is folded into the graph; a model with an extra "no digit" output
+    exports only the ``classes`` digit probabilities, which then sum to less than 1 when it is unsure."""
     import torch
 
-    class WithSoftmax(torch.nn.Module):
+    class Probabilities(torch.nn.Module):
         def __init__(self, net: torch.nn.Module):
             super().__init__()
             self.net = net
 
         def forward(self, image: torch.Tensor) -> torch.Tensor:
-            return torch.softmax(self.net(image), dim=1)
+            return torch.softmax(self.net(image) / temperature, dim=1)[:, :classes]
 
-    wrapped = WithSoftmax(model.eval()).eval()
+    wrapped = Probabilities(model.eval()).eval()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # The TorchScript-based exporter: a self-contained file in a fraction of a second, with batch norm

@@ -26,7 +26,7 @@ def export_model_dir(model_dir: Path, int8: bool = False, data_dir=None, calibra
     model_dir = Path(model_dir)
     meta = load_metadata(model_dir, verify=True)
     if (model_dir / WEIGHTS).is_file() and meta.name != "sk-mlp":
-        _reexport_torch(model_dir, meta.name)
+        _reexport_torch(model_dir, meta)
     elif not (model_dir / ONNX_FP32).is_file():
         raise ModelError(f"{model_dir}: neither weights nor {ONNX_FP32} to export from")
     known = meta.dataset in CATALOG
@@ -55,15 +55,16 @@ def export_model_dir(model_dir: Path, int8: bool = False, data_dir=None, calibra
     return rows
 
 
-def _reexport_torch(model_dir: Path, name: str) -> None:
+def _reexport_torch(model_dir: Path, meta) -> None:
     from safetensors.torch import load_file
 
     from digitrec.export.onnx_export import export_torch
     from digitrec.models.zoo import build
 
-    model = build(name)
+    classes = len(meta.classes)
+    model = build(meta.name, classes=classes + (1 if meta.config.get("no_digit_class") else 0))
     try:
         model.load_state_dict(load_file(str(model_dir / WEIGHTS)))
     except Exception as exc:  # safetensors and torch raise several types for a bad or mismatched file
-        raise ModelError(f"{model_dir / WEIGHTS}: cannot load weights for '{name}' ({exc})") from None
-    export_torch(model, model_dir / ONNX_FP32)
+        raise ModelError(f"{model_dir / WEIGHTS}: cannot load weights for '{meta.name}' ({exc})") from None
+    export_torch(model, model_dir / ONNX_FP32, meta.config.get("temperature", 1.0), classes)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
+import cv2
 import numpy as np
 import onnxruntime as ort
 
@@ -31,6 +32,7 @@ class Prediction:
     label: str | None = None
     preprocessed: np.ndarray | None = field(default=None, repr=False)  # the 28×28 the model saw
     error: str | None = None
+    trace: list = field(default_factory=list, repr=False)  # (stage, image) pairs, when asked for
 
     def to_json(self) -> dict:
         out = {"file": self.file, "digit": self.digit, "confidence": round(self.confidence, 6),
@@ -65,6 +67,7 @@ class NumberReading:
     file: str
     digits: list[DigitBox]
     error: str | None = None
+    image: np.ndarray | None = field(default=None, repr=False)  # the decoded input, when a trace is asked for
 
     @property
     def text(self) -> str:
@@ -99,7 +102,8 @@ class Recognizer:
     """
 
     def __init__(self, model: str | os.PathLike | None = None, precision: str = "fp32",
-                 threads: int = 0, preprocess: PreprocessConfig = DEFAULT, min_confidence: float = 0.0):
+                 threads: int = 0, preprocess: PreprocessConfig = DEFAULT, min_confidence: float = 0.0,
+                 tta: bool = False):
         self.model_dir = resolve_model_dir(model)
         self.meta: Metadata = load_metadata(self.model_dir, verify=True)
         if precision not in ("fp32", "int8"):
@@ -120,6 +124,7 @@ class Recognizer:
         self.precision = precision
         self.preprocess = preprocess
         self.min_confidence = min_confidence
+        self.tta = tta
         self.classes = list(self.meta.classes)
 
     @property
@@ -144,57 +149,82 @@ class Recognizer:
         return np.concatenate([self.session.run(None, {self.input_name: x[i : i + batch_size]})[0]
                                for i in range(0, len(x), batch_size)])
 
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
+        """Probabilities for preprocessed 28×28 float images; with test-time augmentation, the mean over
+        slightly rotated and rescaled copies of each image (a little slower, a little more robust)."""
+        if not self.tta:
+            return self.predict_arrays(images)
+        images = np.asarray(images, np.float32).reshape(-1, 28, 28)
+        copies = np.stack([variant for image in images for variant in tta_variants(image)])
+        return self.predict_arrays(copies).reshape(len(images), len(TTA), -1).mean(1)
+
     def answer(self, name: str, prepared: Prepared, probabilities: np.ndarray | None) -> Prediction:
         if prepared.image is None or probabilities is None:
-            return Prediction(name, None, 0.0, [0.0] * len(self.classes), None, None)
+            return Prediction(name, None, 0.0, [0.0] * len(self.classes), None, None, trace=prepared.trace)
         best = int(np.argmax(probabilities))
         confidence = float(probabilities[best])
         digit = best if confidence >= self.min_confidence else None
         label = self.classes[best] if digit is not None else None
-        return Prediction(name, digit, confidence, probabilities.tolist(), label, prepared.image)
+        return Prediction(name, digit, confidence, probabilities.tolist(), label, prepared.image,
+                          trace=prepared.trace)
 
-    def predict_bytes(self, data: bytes, name: str = "image") -> Prediction:
-        prepared = prepare_bytes(data, name, self.preprocess)
-        probabilities = None if prepared.image is None else self.predict_arrays(prepared.image)[0]
+    def predict_bytes(self, data: bytes, name: str = "image", trace: bool = False) -> Prediction:
+        """Recognize the single digit in an encoded image (any format Pillow reads)."""
+        prepared = prepare_bytes(data, name, self.preprocess, trace=trace)
+        probabilities = None if prepared.image is None else self.probabilities(prepared.image)[0]
         return self.answer(name, prepared, probabilities)
 
-    def predict_file(self, path: str | os.PathLike) -> Prediction:
-        return self.predict_bytes(read_bytes(path), str(path))
+    def predict_file(self, path: str | os.PathLike, trace: bool = False) -> Prediction:
+        return self.predict_bytes(read_bytes(path), str(path), trace)
 
-    def read_number_bytes(self, data: bytes, name: str = "image") -> NumberReading:
+    def read_number_bytes(self, data: bytes, name: str = "image", trace: bool = False) -> NumberReading:
         """Find and recognize every digit in an image of a number (left to right, line by line)."""
         decoded, (width, _) = decode_sized(data, name)
         scale = width / decoded.shape[1]
 
-        def classify(images: np.ndarray) -> np.ndarray:
-            return self.predict_arrays(images)
-
         digits = []
-        for found in find_digits(to_grey(decoded), classify):
+        for found in find_digits(to_grey(decoded), self.probabilities):
             best = int(np.argmax(found.probabilities))
             confidence = float(found.probabilities[best])
             x, y, w, h = (int(round(v * scale)) for v in found.box)
             digits.append(DigitBox(best if confidence >= self.min_confidence else None, confidence, (x, y, w, h),
                                    found.line, found.probabilities.tolist(), found.image))
-        return NumberReading(name, digits)
+        if trace:  # boxes are in the original's pixels; keep an image of that size to draw them on
+            from PIL import Image
 
-    def read_number_file(self, path: str | os.PathLike) -> NumberReading:
-        return self.read_number_bytes(read_bytes(path), str(path))
+            height = int(round(decoded.shape[0] * scale))
+            decoded = np.asarray(Image.fromarray(decoded).resize((width, height))) if scale != 1 else decoded
+        return NumberReading(name, digits, image=decoded if trace else None)
 
-    def read_number_files(self, paths: Iterable[Path]) -> Iterator[NumberReading]:
+    def read_number_file(self, path: str | os.PathLike, trace: bool = False) -> NumberReading:
+        return self.read_number_bytes(read_bytes(path), str(path), trace)
+
+    def read_number_files(self, paths: Iterable[Path], trace: bool = False) -> Iterator[NumberReading]:
         for path in paths:
             try:
-                yield self.read_number_file(path)
+                yield self.read_number_file(path, trace)
             except DigitrecError as exc:
                 yield NumberReading(str(path), [], error=str(exc))
 
-    def predict_files(self, paths: Iterable[Path]) -> Iterator[Prediction]:
+    def predict_files(self, paths: Iterable[Path], trace: bool = False) -> Iterator[Prediction]:
         """Predict every file; a bad file yields a Prediction with ``error`` set, and the rest carry on."""
         for path in paths:
             try:
-                yield self.predict_file(path)
+                yield self.predict_file(path, trace)
             except DigitrecError as exc:
                 yield Prediction(str(path), None, 0.0, [0.0] * len(self.classes), error=str(exc))
+
+
+TTA = ((0.0, 1.0), (-7.0, 1.0), (7.0, 1.0), (0.0, 0.9), (0.0, 1.08))  # (degrees, scale) per copy
+
+
+def tta_variants(image: np.ndarray) -> list[np.ndarray]:
+    """The copies test-time augmentation averages over: small rotations and rescalings about the centre."""
+    out = []
+    for degrees, scale in TTA:
+        matrix = cv2.getRotationMatrix2D((14.0, 14.0), degrees, scale)
+        out.append(cv2.warpAffine(image, matrix, (28, 28), flags=cv2.INTER_LINEAR, borderValue=0.0))
+    return out
 
 
 def find_images(paths: Iterable[str | os.PathLike]) -> Iterator[Path]:

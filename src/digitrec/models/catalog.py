@@ -27,6 +27,7 @@ class Recipe:
     val_split: float = 0.1
     patience: int = 0  # early stopping on validation loss; 0 = off
     ema: bool = False
+    reject: bool = False
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,11 @@ MODELS: dict[str, ModelInfo] = {
         ModelInfo("fast", "project: strided CNN built for time-to-accuracy on a CPU (99 % in seconds)", "project",
                   recipe=Recipe(epochs=3, batch_size=192, lr=4e-3, optimizer="adamw", schedule="onecycle",
                                 weight_decay=1e-4, val_split=1 / 60)),
+        ModelInfo("robust", "project: the bundled model — real input (photos, canvases, numbers) at serving "
+                  "speed; says 'no digit' for letters and scribbles", "project",
+                  recipe=Recipe(epochs=40, batch_size=128, lr=3e-3, optimizer="adamw", schedule="onecycle",
+                                weight_decay=5e-4, label_smoothing=0.1, augment="robust", val_split=1 / 12,
+                                reject=True)),
         ModelInfo("best", "project: residual CNN with batch norm, built for accuracy", "project",
                   recipe=Recipe(epochs=30, batch_size=128, lr=3e-3, optimizer="adamw", schedule="onecycle",
                                 weight_decay=5e-4, label_smoothing=0.1, augment="light", val_split=0.0,

@@ -42,6 +42,33 @@ def strip(trace: list[tuple[str, np.ndarray]], caption: str = "") -> Image.Image
     return out
 
 
+def number_sheet(image: np.ndarray, boxes: list[tuple[tuple[int, int, int, int], str, np.ndarray | None]],
+                 caption: str = "") -> Image.Image:
+    """The input with a box and the answer over each digit found, and below it the 28×28 each box became."""
+    picture = Image.fromarray(image).convert("RGB")
+    scale = min(1.0, 900 / max(picture.size))
+    if scale < 1:
+        picture = picture.resize((round(picture.width * scale), round(picture.height * scale)))
+    draw = ImageDraw.Draw(picture)
+    font = ImageFont.load_default()
+    for (x, y, w, h), text, _ in boxes:
+        x, y, w, h = (round(v * scale) for v in (x, y, w, h))
+        draw.rectangle([x, y, x + w, y + h], outline=(220, 30, 30), width=2)
+        draw.text((x + 2, max(0, y - 12)), text, fill=(220, 30, 30), font=font)
+    tiles = [(text, Image.fromarray(np.uint8(np.clip(tile * 255, 0, 255))).resize((84, 84), Image.Resampling.NEAREST))
+             for _, text, tile in boxes if tile is not None]
+    width = max(picture.width, 8 + 92 * len(tiles))
+    out = Image.new("RGB", (width, picture.height + 84 + LABEL * 2 + 16), (246, 246, 246))
+    out.paste(picture, (0, 0))
+    draw = ImageDraw.Draw(out)
+    for i, (text, tile) in enumerate(tiles):
+        out.paste(tile, (8 + 92 * i, picture.height + 8))
+        draw.text((8 + 92 * i, picture.height + 96), text, fill=(30, 30, 30), font=font)
+    if caption:
+        draw.text((8, picture.height + 96 + LABEL), caption, fill=(0, 0, 0), font=font)
+    return out
+
+
 def save_strip(trace: list[tuple[str, np.ndarray]], path: Path, caption: str = "") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     strip(trace, caption).save(path)

@@ -35,6 +35,7 @@ class TrainConfig:
     val_split: float = 0.1
     patience: int = 0
     ema: bool = False
+    reject: bool = False  # learn an extra "no digit" class from generated negatives (letters, scribbles, pairs)
     seed: int = 0
     limit: int | None = None  # train on the first N examples of a random permutation (quick runs, tests)
     device: str = "auto"

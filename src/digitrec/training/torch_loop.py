@@ -24,6 +24,7 @@ from digitrec.training.augment import LEVELS, augment
 from digitrec.training.checkpoint import (CHECKPOINT, flatten_optimizer, load_checkpoint, save_checkpoint,
                                           unflatten_optimizer)
 from digitrec.training.config import TrainConfig
+from digitrec.training.negatives import make_negatives
 from digitrec.training.progress import EpochProgress
 
 
@@ -49,6 +50,31 @@ class FitResult:
     train_seconds: float
     device: str
     precision: str
+    temperature: float = 1.0  # divides the logits so that confidence matches accuracy on validation data
+
+
+REJECT_FRACTION = 0.2  # negatives added per training example when a model learns "no digit"
+
+
+@torch.no_grad()
+def fit_temperature(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Temperature scaling (Guo et al. 2017): the T minimising validation log-loss of softmax(logits / T),
+    by golden-section search on log T. Accuracy is unchanged; probabilities become calibrated."""
+    model.eval()
+    logits = torch.cat([model(x[i : i + 2000]).float() for i in range(0, len(x), 2000)])
+
+    def nll(log_t: float) -> float:
+        return F.cross_entropy(logits / math.exp(log_t), y).item()
+
+    lo, hi = math.log(0.25), math.log(4.0)
+    golden = (math.sqrt(5) - 1) / 2
+    for _ in range(40):
+        a, b = hi - golden * (hi - lo), lo + golden * (hi - lo)
+        if nll(a) < nll(b):
+            hi = b
+        else:
+            lo = a
+    return round(math.exp((lo + hi) / 2), 4)
 
 
 def pick_device(name: str) -> torch.device:
@@ -113,10 +139,15 @@ def fit_torch(c: TrainConfig, train: Dataset, val: Dataset | None, out_dir: Path
     device = pick_device(c.device)
     amp = autocast_dtype(device)
     torch.manual_seed(c.seed)
-    model = build(c.model).to(device)
+    classes = len(train.classes) + (1 if c.reject else 0)  # the last class is "no digit"
+    model = build(c.model, classes=classes).to(device)
     optimizer = make_optimizer(c, model, device)
     ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.999), use_buffers=True) if c.ema else None
     x, y = to_tensors(train, device)
+    if c.reject:
+        negatives = make_negatives(train.images, int(REJECT_FRACTION * len(train)), seed=c.seed)
+        x = torch.cat([x, torch.from_numpy(negatives).to(device).unsqueeze(1).float().div_(255)])
+        y = torch.cat([y, torch.full((len(negatives),), classes - 1, dtype=y.dtype, device=device)])
     xv, yv = to_tensors(val, device) if val is not None and len(val) else (None, None)
     steps_per_epoch = math.ceil(len(x) / c.batch_size)
     total_steps = c.epochs * steps_per_epoch
@@ -203,4 +234,6 @@ def fit_torch(c: TrainConfig, train: Dataset, val: Dataset | None, out_dir: Path
     if stopper.best_state is not None and len(history) < c.epochs:
         final.load_state_dict(stopper.best_state)
     final.eval()
-    return FitResult(final.cpu(), history, train_seconds, str(device), str(amp).replace("torch.", "") if amp else "fp32")
+    temperature = fit_temperature(final, xv, yv) if xv is not None else 1.0
+    return FitResult(final.cpu(), history, train_seconds, str(device),
+                     str(amp).replace("torch.", "") if amp else "fp32", temperature)

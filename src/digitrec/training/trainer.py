@@ -85,6 +85,7 @@ def train(config: TrainConfig, out_dir: Path | None = None, resume: bool = False
         from digitrec.training.sklearn_loop import fit_sklearn, weights
 
         fit = fit_sklearn(config, train_set, val_set, out_dir, resume, progress)
+        calibration = {"temperature": 1.0, "no_digit_class": False}
         write_atomic(out_dir / WEIGHTS, save(weights(fit.model)))
         export_sklearn(fit.model, out_dir / ONNX_FP32)
         device, precision = "cpu", "fp64"
@@ -94,13 +95,14 @@ def train(config: TrainConfig, out_dir: Path | None = None, resume: bool = False
 
         fit = fit_torch(config, train_set, val_set, out_dir, resume, progress)
         write_atomic(out_dir / WEIGHTS, save({k: v.contiguous() for k, v in fit.model.state_dict().items()}))
-        export_torch(fit.model, out_dir / ONNX_FP32)
+        export_torch(fit.model, out_dir / ONNX_FP32, fit.temperature, len(train_set.classes))
         device, precision = fit.device, fit.precision
+        calibration = {"temperature": fit.temperature, "no_digit_class": config.reject}
 
     meta = Metadata(
         name=config.model, dataset=train_set.name, classes=list(train_set.classes),
         preprocessing=DEFAULT.to_dict(),
-        config={**config.to_dict(), "device_used": device, "precision": precision,
+        config={**config.to_dict(), **calibration, "device_used": device, "precision": precision,
                 "train_examples": len(train_set), "val_examples": len(val_set) if val_set else 0},
         history=fit.history,
     )
