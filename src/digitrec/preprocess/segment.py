@@ -152,29 +152,27 @@ def to_model_input(piece: np.ndarray) -> np.ndarray | None:
     return stages.centre(stages.normalize_intensity(stages.fit(piece))).astype(np.float32) / 255.0
 
 
-def _cut_path(cost: np.ndarray, column: int, reach: int) -> np.ndarray:
-    """The top-to-bottom path near ``column`` that crosses the least ink (moving at most one pixel
-    sideways per row): where touching digits are easiest to separate."""
-    h, w = cost.shape
-    lo, hi = max(0, column - reach), min(w, column + reach + 1)
-    window = cost[:, lo:hi].astype(np.float32) + 1.0
-    window += np.abs(np.arange(lo, hi) - column)[None, :] * 0.5  # prefer staying near the candidate
-    total = window.copy()
-    step = np.zeros(window.shape, np.int8)
+def _cut_paths(piece: np.ndarray, columns: list[int], drift: float) -> list[np.ndarray]:
+    """For each candidate column, the top-to-bottom path ending there that crosses the least ink, moving
+    at most one pixel sideways per row (each sideways step costs ``drift``): where touching digits are
+    easiest to separate. One dynamic programme over the whole blob serves every candidate."""
+    h, w = piece.shape
+    cost = piece.astype(np.float32) / 255.0 + 0.02
+    total = cost[0].copy()
+    moves = np.zeros((h, w), np.int8)  # -1, 0, +1: where each row's best predecessor is
     for y in range(1, h):
-        prev = total[y - 1]
-        left = np.concatenate([[np.inf], prev[:-1]])
-        right = np.concatenate([prev[1:], [np.inf]])
-        options = np.stack([left, prev, right])
+        left = np.concatenate([[np.inf], total[:-1] + drift])
+        right = np.concatenate([total[1:] + drift, [np.inf]])
+        options = np.stack([left, total, right])
         choice = options.argmin(0)
-        total[y] += options[choice, np.arange(prev.size)]
-        step[y] = choice - 1
-    path = np.empty(h, np.int32)
-    x = int(total[-1].argmin())
-    for y in range(h - 1, -1, -1):
-        path[y] = lo + x
-        x = min(max(x + int(step[y, x]), 0), hi - lo - 1)
-    return path
+        total = options[choice, np.arange(w)] + cost[y]
+        moves[y] = choice.astype(np.int8) - 1
+    xs = np.asarray(columns, np.int64)
+    paths = np.empty((len(columns), h), np.int32)
+    for y in range(h - 1, -1, -1):  # backtrack all candidates at once
+        paths[:, y] = xs
+        xs = np.clip(xs + moves[y, xs], 0, w - 1)
+    return list(paths)
 
 
 def _shape_score(piece: np.ndarray, height: float, digit: int) -> float:
@@ -199,17 +197,17 @@ def _split(piece: np.ndarray, height: float, classify: Classifier) -> list[tuple
     profile = cv2.GaussianBlur(weight.sum(0)[None], (0, 0), max(1.0, h / 30))[0]
     margin = max(2, int(0.15 * height))
     minima = [i for i in range(margin, w - margin) if profile[i] <= profile[i - 1] and profile[i] <= profile[i + 1]]
-    grid = list(range(margin, w - margin, max(2, int(height / 5))))
-    columns = sorted(set(sorted(minima, key=lambda i: profile[i])[:MAX_CUTS // 2] + grid))[: 3 * MAX_CUTS]
-    reach = max(2, int(0.2 * height))
-    paths = [np.zeros(h, np.int32)] + [_cut_path(piece, c, reach) for c in columns] + [np.full(h, w, np.int32)]
+    grid = list(range(margin, w - margin, max(2, int(height / 4))))
+    columns = sorted(set(sorted(minima, key=lambda i: profile[i])[: MAX_CUTS // 2] + grid))[:MAX_CUTS]
+    cuts = _cut_paths(piece, columns, drift=0.15) if columns else []
+    paths = [np.zeros(h, np.int32), *cuts, np.full(h, w, np.int32)]
     paths.sort(key=lambda p: p.mean())
     xs = np.arange(w)[None, :]
     spans, images = [], []
     for i in range(len(paths)):
         for j in range(i + 1, len(paths)):
             width = paths[j].mean() - paths[i].mean()
-            if width < 0.2 * height or width > 1.4 * height:
+            if width < 0.2 * height or width > 1.3 * height:
                 continue
             between = (xs >= paths[i][:, None]) & (xs < paths[j][:, None])
             part = np.where(between, piece, 0).astype(np.uint8)
@@ -242,6 +240,12 @@ def _split(piece: np.ndarray, height: float, classify: Classifier) -> list[tuple
     return out
 
 
+def _clearly_one(piece: np.ndarray, probabilities: np.ndarray, height: float) -> bool:
+    """A wide-ish blob the classifier reads confidently as a digit of plausible shape needs no split."""
+    digit = int(probabilities.argmax())
+    return probabilities[digit] >= 0.9 and _shape_score(piece, height, digit) > -PIECE_COST - 2.0
+
+
 def find_digits(grey: np.ndarray, classify: Classifier) -> list[FoundDigit]:
     """Every digit in a grey image, in reading order (lines top to bottom, digits left to right)."""
     found = ink_components(grey)
@@ -253,17 +257,15 @@ def find_digits(grey: np.ndarray, classify: Classifier) -> list[FoundDigit]:
         blobs = _merge_pieces(line)
         height = float(np.median([b.h for b in blobs]))
         pieces = [(b, _blob_ink(ink, labels, b)) for b in blobs]
-        singles = [(b, to_model_input(p)) for b, p in pieces if b.w < SPLIT_FROM * max(b.h, height)]
-        singles = [(b, image) for b, image in singles if image is not None]
-        probabilities = classify(np.stack([image for _, image in singles])) if singles else []
-        answers = {id(b): (image, p) for (b, image), p in zip(singles, probabilities)}
-        for b, piece in pieces:
-            if id(b) in answers:
-                image, p = answers[id(b)]
+        wholes = [(b, piece, to_model_input(piece)) for b, piece in pieces]
+        wholes = [(b, piece, image) for b, piece, image in wholes if image is not None]
+        probabilities = classify(np.stack([image for *_, image in wholes])) if wholes else []
+        for (b, piece, image), p in zip(wholes, probabilities):
+            if b.w < SPLIT_FROM * max(b.h, height) or _clearly_one(piece, p, height):
                 out.append(FoundDigit((b.x, b.y, b.w, b.h), image, p, line_no))
-            elif b.w >= SPLIT_FROM * max(b.h, height):
-                for x0, x1, image, p in _split(piece, max(height, b.h), classify):
+            else:
+                for x0, x1, part_image, part_p in _split(piece, max(height, b.h), classify):
                     rows = np.flatnonzero(piece[:, x0:x1].any(1))
                     y0, y1 = (int(rows[0]), int(rows[-1]) + 1) if rows.size else (0, b.h)
-                    out.append(FoundDigit((b.x + x0, b.y + y0, x1 - x0, y1 - y0), image, p, line_no))
+                    out.append(FoundDigit((b.x + x0, b.y + y0, x1 - x0, y1 - y0), part_image, part_p, line_no))
     return out
