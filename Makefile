@@ -25,16 +25,20 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.base
 install-dev: $(VENV)/.dev
 
+# The recognition service with its drawing page, on the bundled model.
 run: install
-	$(BIN)/digitrec predict examples/images
+	$(BIN)/digitrec serve
 
 test: install-dev
 	scripts/system-deps.sh
 	$(BIN)/python -m pytest -q
 
 bench: install-dev
+	scripts/system-deps.sh
 	$(BIN)/python benchmarks/train_speed.py
 	$(BIN)/python benchmarks/predict_speed.py
+	$(BIN)/python benchmarks/robustness.py
+	$(BIN)/python benchmarks/service_load.py
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .hypothesis src/*.egg-info

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # System packages the test suite drives for real: Chromium (browser tests), Slurm and munge (cluster
-# tests), Debian's Fashion-MNIST. Installs only what is missing; needs root (or the packages present).
+# tests), Debian's Fashion-MNIST; and wrk, the load generator of the service benchmark. Installs only
+# what is missing; needs root (or the packages present).
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v slurmctld >/dev/null 2>&1 || need+=(slurm-wlm)
 command -v munged >/dev/null 2>&1 || need+=(munge)
 [ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "error: missing system packages: ${need[*]} — install them (apt-get install ${need[*]}) or run as root" >&2

@@ -8,7 +8,7 @@ import sys
 import typer
 
 from digitrec import __version__
-from digitrec.cli import data, evaluate, export, predict, train
+from digitrec.cli import data, evaluate, export, feedback, predict, serve, train
 from digitrec.cli.output import err_console, fail
 from digitrec.errors import DigitrecError
 
@@ -28,6 +28,8 @@ app.command("train")(train.train)
 app.command("evaluate")(evaluate.evaluate)
 app.command("export")(export.export)
 app.command("predict")(predict.predict)
+app.command("serve")(serve.serve)
+app.add_typer(feedback.app, name="feedback")
 
 
 def version_callback(value: bool) -> None:

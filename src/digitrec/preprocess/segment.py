@@ -89,20 +89,38 @@ def _blobs(stats: np.ndarray) -> list[Blob]:
 
 
 def _lines(blobs: list[Blob]) -> list[list[Blob]]:
-    """Group blobs into text lines by vertical overlap, top to bottom; each line sorted left to right."""
+    """Group blobs into text lines, top to bottom, each sorted left to right. Full-height blobs define
+    the lines by vertical overlap; small ones (a 5's flag, a 7's bar above its stem) join the nearest line."""
+    if not blobs:
+        return []
+    typical = float(np.median([b.h for b in blobs]))
     lines: list[list[Blob]] = []
-    for b in sorted(blobs, key=lambda b: -b.h):  # tall blobs first: they define the lines
-        best, best_overlap = None, 0.0
+
+    def span(line: list[Blob]) -> tuple[int, int]:
+        return min(m.y for m in line), max(m.y2 for m in line)
+
+    big = sorted((b for b in blobs if b.h >= 0.5 * typical), key=lambda b: -b.h)
+    for b in big:
+        best, best_overlap = None, 0.3
         for line in lines:
-            top, bottom = min(m.y for m in line), max(m.y2 for m in line)
+            top, bottom = span(line)
             overlap = (min(bottom, b.y2) - max(top, b.y)) / max(1, min(b.h, bottom - top))
             if overlap > best_overlap:
                 best, best_overlap = line, overlap
-        if best is not None and best_overlap > 0.3:
+        if best is None:
+            lines.append([b])
+        else:
             best.append(b)
+    for b in (b for b in blobs if b.h < 0.5 * typical):
+        def gap(line: list[Blob]) -> float:
+            top, bottom = span(line)
+            return max(top - b.y2, b.y - bottom, 0)
+        nearest = min(lines, key=gap, default=None)
+        if nearest is not None and gap(nearest) < 0.6 * (span(nearest)[1] - span(nearest)[0]):
+            nearest.append(b)
         else:
             lines.append([b])
-    lines.sort(key=lambda line: min(m.y for m in line))
+    lines.sort(key=lambda line: span(line)[0])
     return [sorted(line, key=lambda b: b.x) for line in lines]
 
 

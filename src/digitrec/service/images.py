@@ -1,0 +1,73 @@
+"""Images in and out of HTTP: base64 and data URLs to bytes, pixel limits, 28×28 arrays to PNG data URLs."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+
+import cv2
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from digitrec.errors import ImageError, UsageError
+from digitrec.preprocess.decode import MAX_PIXELS
+
+MNIST_PIXELS = 28 * 28
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def from_base64(text: str, what: str = "image") -> bytes:
+    """Bytes of a data URL (``data:image/png;base64,...``) or of plain base64; 400 when it is neither."""
+    if text.startswith("data:"):
+        header, comma, text = text.partition(",")
+        if not comma or not header.endswith(";base64"):
+            raise UsageError(f"{what}: a data URL must be base64-encoded (data:<type>;base64,<data>)")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        try:  # tolerate line breaks and missing padding, as pasted base64 often has
+            compact = "".join(text.split())
+            return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            raise UsageError(f"{what}: not valid base64") from None
+
+
+def check_pixels(data: bytes, limit: int, name: str) -> None:
+    """422 for an image larger than ``limit`` pixels, read from its header before anything is decoded.
+    (Decoding enforces the package's own ceiling; this applies a stricter one set for the service.)"""
+    if limit >= MAX_PIXELS or not data:
+        return
+    try:
+        width, height = Image.open(io.BytesIO(data)).size
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return  # not an image: decoding will say so
+    if width * height > limit:
+        raise ImageError(f"{name}: image is {width}×{height} ({width * height:,} pixels), more than the "
+                         f"{limit:,} pixel limit")
+
+
+def pixels_to_arrays(raw: bytes) -> np.ndarray:
+    """N×784 bytes → (N, 28, 28) uint8."""
+    if not raw or len(raw) % MNIST_PIXELS:
+        raise ImageError(f"pixels: {len(raw)} bytes is not a whole number of 28×28 images "
+                         f"({MNIST_PIXELS} bytes each)")
+    return np.frombuffer(raw, np.uint8).reshape(-1, 28, 28)
+
+
+def png_data_url(image: np.ndarray | None) -> str | None:
+    """The 28×28 float image the model saw, as a grey PNG data URL."""
+    if image is None:
+        return None
+    grey = np.clip(np.rint(np.asarray(image, np.float32) * 255.0), 0, 255).astype(np.uint8)
+    ok, png = cv2.imencode(".png", grey)
+    return "data:image/png;base64," + base64.b64encode(png.tobytes()).decode("ascii") if ok else None
+
+
+def as_png(data: bytes, decoded: np.ndarray) -> bytes:
+    """PNG bytes for storing an image: a PNG as it came, anything else re-encoded from its decoded pixels."""
+    if data.startswith(PNG_SIGNATURE):
+        return data
+    out = io.BytesIO()
+    Image.fromarray(decoded).save(out, format="PNG")
+    return out.getvalue()

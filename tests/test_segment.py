@@ -1,0 +1,124 @@
+"""Reading numbers: digits found left to right, line by line; pieces merged, touching digits split,
+specks and ruled lines ignored, boxes in the input's pixels."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from digitrec.inference import Recognizer
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from realistic import digit_string  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def recognizer():
+    return Recognizer()
+
+
+def png(grey: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(grey).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def paper_with(digits: list[np.ndarray], gap: int = 16, scale: int = 4, top: int = 40) -> np.ndarray:
+    """MNIST digits written in a row on white paper, ``scale`` times their size."""
+    size, margin = 28 * scale, 16
+    width = 2 * margin + len(digits) * size + (len(digits) - 1) * gap
+    canvas = np.zeros((size + 2 * top, width), np.uint8)
+    for i, d in enumerate(digits):
+        x = margin + i * (size + gap)
+        region = canvas[top : top + size, x : x + size]
+        canvas[top : top + size, x : x + size] = np.maximum(region, cv2.resize(d, (size, size),
+                                                                               interpolation=cv2.INTER_CUBIC))
+    return 255 - canvas
+
+
+def pick(mnist_test, digit: int, k: int = 0) -> np.ndarray:
+    return mnist_test.images[np.flatnonzero(mnist_test.labels == digit)[k]]
+
+
+def test_reads_a_number_left_to_right_with_boxes(recognizer, mnist_test):
+    image = paper_with([pick(mnist_test, d) for d in (2, 0, 2, 6)])
+    reading = recognizer.read_number_bytes(png(image))
+    assert reading.text == "2026"
+    xs = [d.box[0] for d in reading.digits]
+    assert xs == sorted(xs) and all(d.line == 0 for d in reading.digits)
+    for d, expected_x in zip(reading.digits, (16, 16 + 128, 16 + 256, 16 + 384)):
+        x, y, w, h = d.box
+        assert expected_x - 4 <= x and x + w <= expected_x + 112 + 4 and 40 - 4 <= y
+    as_json = reading.to_json()
+    assert as_json["text"] == "2026" and set(as_json["digits"][0]) >= {"digit", "confidence", "box"}
+
+
+def test_boxes_are_in_the_original_pixels_of_a_large_image(recognizer, mnist_test):
+    small = paper_with([pick(mnist_test, 3), pick(mnist_test, 7)])
+    big = cv2.resize(small, (small.shape[1] * 6, small.shape[0] * 6), interpolation=cv2.INTER_LINEAR)
+    assert max(big.shape) > 1024  # decoded at reduced size internally
+    reading = recognizer.read_number_bytes(png(big))
+    assert reading.text == "37"
+    ys, xs = np.nonzero(small[:, small.shape[1] // 2 :] < 128)  # the 7's ink in the small image
+    x, y, w, h = reading.digits[1].box
+    assert abs(x - 6 * (xs.min() + small.shape[1] // 2)) < 12 and abs(y - 6 * ys.min()) < 12
+    assert abs(h - 6 * (ys.max() - ys.min() + 1)) < 18
+
+
+def test_two_lines(recognizer, mnist_test):
+    line1 = paper_with([pick(mnist_test, 1), pick(mnist_test, 4)])
+    line2 = paper_with([pick(mnist_test, 8), pick(mnist_test, 5)])
+    reading = recognizer.read_number_bytes(png(np.vstack([line1, line2])))
+    assert reading.text == "14\n85"
+    assert [d.line for d in reading.digits] == [0, 0, 1, 1]
+
+
+def test_specks_and_a_ruled_line_are_ignored(recognizer, mnist_test):
+    image = paper_with([pick(mnist_test, 4), pick(mnist_test, 9)])
+    h, w = image.shape
+    cv2.line(image, (0, h - 20), (w - 1, h - 20), 0, 2)  # the line the digits were written above
+    for x, y in ((10, 8), (w - 12, 12), (w // 2, h - 6)):
+        cv2.circle(image, (x, y), 2, 0, -1)
+    assert recognizer.read_number_bytes(png(image)).text == "49"
+
+
+def test_pieces_of_one_digit_are_merged(recognizer):
+    canvas = np.full((200, 420), 255, np.uint8)
+    # a 5 drawn in two strokes: the flag does not touch the body
+    cv2.line(canvas, (70, 40), (120, 40), 0, 9)
+    cv2.polylines(canvas, [np.array([[68, 52], [62, 95], [100, 92], [115, 120], [105, 150], [60, 155]])],
+                  False, 0, 9)
+    # a 7 whose bar is drawn apart from its stem
+    cv2.line(canvas, (250, 40), (320, 40), 0, 9)
+    cv2.line(canvas, (322, 52), (275, 160), 0, 9)
+    reading = recognizer.read_number_bytes(png(canvas))
+    assert len(reading.digits) == 2, reading.text
+    assert reading.text == "57"
+
+
+def test_touching_digits_are_split(recognizer, mnist_test):
+    digits = [pick(mnist_test, d, 3) for d in (4, 7, 3)]
+    image = paper_with(digits, gap=-30)  # each digit overlaps the next
+    reading = recognizer.read_number_bytes(png(image))
+    assert reading.text == "473"
+
+
+def test_realistic_strings(recognizer, mnist_test):
+    rng = np.random.default_rng(7)
+    hits = 0
+    for _ in range(20):
+        idx = rng.integers(0, len(mnist_test), int(rng.integers(2, 7)))
+        data = digit_string([mnist_test.images[i] for i in idx], rng, touching=False, photo=bool(rng.random() < 0.5))
+        hits += Recognizer.read_number_bytes(recognizer, data).text == "".join(str(mnist_test.labels[i]) for i in idx)
+    assert hits >= 17
+
+
+def test_blank_and_bad_input(recognizer):
+    assert recognizer.read_number_bytes(png(np.full((100, 300), 255, np.uint8))).text == ""
+    assert recognizer.read_number_files([Path("/nonexistent.png")]).__next__().error
