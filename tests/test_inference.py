@@ -84,3 +84,24 @@ def test_incomplete_or_hostile_model_dirs_are_refused(tiny_model, tmp_path):
         Recognizer(hostile)
     with pytest.raises(ModelError, match="int8"):
         Recognizer(tiny_model, precision="int8")
+
+
+def test_scans_of_other_sizes_even_cropped_to_the_ink(mnist_test):
+    """Digits scanned at other resolutions, with a margin or cropped so tightly the strokes touch the edges
+    (then the ink can cover most of the image and the paper estimate needs the fallback hypotheses)."""
+    import cv2
+
+    rec = Recognizer()
+    hits = total = 0
+    for i in range(40):
+        digit = mnist_test.images[i]
+        ys, xs = np.nonzero(digit > 30)
+        for crop, size in ((digit, 48), (digit[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1], 64)):
+            h, w = crop.shape
+            scale = size / max(h, w)
+            scan = cv2.resize(crop, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_CUBIC)
+            buf = io.BytesIO()
+            Image.fromarray(255 - scan).save(buf, format="PNG")
+            hits += rec.predict_bytes(buf.getvalue()).digit == mnist_test.labels[i]
+            total += 1
+    assert hits >= 0.95 * total

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -13,10 +13,11 @@ import onnxruntime as ort
 
 from digitrec.errors import DigitrecError, ImageError, ModelError
 from digitrec.modeldir import BUNDLED, ONNX_FP32, ONNX_INT8, Metadata, load_metadata
-from digitrec.preprocess import DEFAULT, PreprocessConfig, Prepared, prepare_bytes, read_bytes, to_grey
+from digitrec.preprocess import DEFAULT, PreprocessConfig, Prepared, decode, prepare_digit, read_bytes, to_grey
 from digitrec.preprocess.decode import decode_sized
 from digitrec.preprocess.segment import find_digits
 
+FALLBACK_BELOW = 0.6  # confidence under which other paper/ink hypotheses are tried
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm",
                             ".pbm", ".pnm", ".jfif", ".heic"})
 
@@ -83,14 +84,24 @@ class NumberReading:
         return out
 
 
-def resolve_model_dir(model: str | os.PathLike | None) -> Path:
-    """``None`` means the bundled model; anything else must be a model directory."""
+def resolve_model_dir(model: str | os.PathLike | None, registry: str | os.PathLike | None = None) -> Path:
+    """``None`` means the bundled model; an existing path is a model directory; a plain name that is not a
+    directory (``production``, a version) is looked up in the model registry (``registry`` or the default)."""
     if model is None or str(model) in ("", "bundled", "default"):
         return BUNDLED
     path = Path(model).expanduser()
-    if not path.exists():
-        raise ModelError(f"{path}: no such model directory")
-    return path
+    if path.exists():
+        return path
+    from digitrec.registry import NotInRegistry, Registry, check_name
+
+    try:
+        check_name("model reference", str(model))
+    except DigitrecError:  # a path, not a registry name
+        raise ModelError(f"{path}: no such model directory") from None
+    try:
+        return Registry(registry).resolve(str(model)).path
+    except NotInRegistry as exc:
+        raise ModelError(f"{path}: no such model directory, and {exc}") from None
 
 
 class Recognizer:
@@ -170,7 +181,27 @@ class Recognizer:
 
     def predict_bytes(self, data: bytes, name: str = "image", trace: bool = False) -> Prediction:
         """Recognize the single digit in an encoded image (any format Pillow reads)."""
-        prepared = prepare_bytes(data, name, self.preprocess, trace=trace)
+        decoded = decode(data, name)
+        prediction = self.predict_grey(to_grey(decoded), name, trace)
+        if trace:
+            prediction.trace.insert(0, ("decode", decoded))
+        return prediction
+
+    def predict_grey(self, grey: np.ndarray, name: str = "image", trace: bool = False) -> Prediction:
+        """Recognize the single digit in a grey image. When the automatic paper/ink reading leaves the model
+        unsure (or finds nothing), the two plain hypotheses — one level of light paper with dark ink, or
+        of dark paper with light ink — are tried too, and the most confident reading wins. This rescues
+        digits cropped so tightly that their ink covers most of the image."""
+        prepared = prepare_digit(grey, self.preprocess, trace)
+        best = self._scored(name, prepared)
+        if self.preprocess.paper == "auto" and best.confidence < FALLBACK_BELOW:
+            for paper in ("light", "dark"):
+                other = self._scored(name, prepare_digit(grey, replace(self.preprocess, paper=paper), trace))
+                if other.confidence > best.confidence:
+                    best = other
+        return best
+
+    def _scored(self, name: str, prepared: Prepared) -> Prediction:
         probabilities = None if prepared.image is None else self.probabilities(prepared.image)[0]
         return self.answer(name, prepared, probabilities)
 

@@ -22,10 +22,13 @@ class PreprocessConfig:
     flatten_light: bool = True
     normalize_stroke: bool = True
     deskew: bool = False
+    # "auto": estimate paper and ink polarity; "light" / "dark": assume light (or dark) paper of one level,
+    # the hypotheses the Recognizer falls back on when the automatic reading is unsure
+    paper: str = "auto"
 
     def to_dict(self) -> dict:
         return {"flatten_light": self.flatten_light, "normalize_stroke": self.normalize_stroke,
-                "deskew": self.deskew, "box": stages.MNIST_BOX, "size": stages.MNIST_SIZE,
+                "deskew": self.deskew, "paper": self.paper, "box": stages.MNIST_BOX, "size": stages.MNIST_SIZE,
                 "centre": "mass", "ink": "bright-on-dark", "range": [0.0, 1.0]}
 
 
@@ -50,8 +53,13 @@ def prepare_digit(grey: np.ndarray, config: PreprocessConfig = DEFAULT, trace: b
         return image
 
     keep("grey", grey)
-    background = stages.paper(grey) if config.flatten_light else stages.percentiles(grey, (50,))[0]
-    dark = stages.ink_is_dark(grey, background)
+    if config.paper == "light":  # one light paper level: the brightest pixels; the ink is dark
+        background, dark = stages.percentiles(grey, (99.5,))[0], True
+    elif config.paper == "dark":
+        background, dark = stages.percentiles(grey, (0.5,))[0], False
+    else:
+        background = stages.paper(grey) if config.flatten_light else stages.percentiles(grey, (50,))[0]
+        dark = stages.ink_is_dark(grey, background)
     keep("polarity", stages.orient(grey, dark))
     ink = keep("light", stages.flatten_light(grey, background, dark))
     mask = stages.ink_mask(ink)

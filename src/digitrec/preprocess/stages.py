@@ -28,13 +28,27 @@ def percentiles(image: np.ndarray, qs: tuple[float, ...], hist: np.ndarray | Non
 
 
 def paper(grey: np.ndarray) -> np.ndarray | int:
-    """The background (paper, canvas, board) brightness: a single level when the image border is uniform
-    (a canvas, a scan), else a smooth map estimated by a large median filter on a reduced copy — the median
-    ignores the ink, which covers a minority of any window, and follows shadows and uneven light."""
+    """The background (paper, canvas, board) brightness.
+
+    A single level when the image border is uniform (a canvas, a scan), or when most of it is (a tightly
+    cropped digit whose strokes run off the edges: the rest of the border is their ink). Otherwise the border varies smoothly — light falling across a photographed page — and
+    the paper is a map: a large median filter on a reduced copy, which ignores the ink (a minority of
+    any window) and follows shadows and uneven light."""
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    lo, mid, hi = percentiles(border, (5, 50, 95))
-    if hi - lo <= 16:
+    hist = histogram(border)
+    q1, mid, q3 = percentiles(border, (25, 50, 75), hist)
+    if q3 - q1 <= 12:
         return mid
+    split = otsu(hist) + 1
+    majority = hist.copy()
+    if hist[:split].sum() >= hist[split:].sum():
+        majority[split:] = 0
+    else:
+        majority[:split] = 0
+    if majority.sum() >= 0.6 * hist.sum():
+        q1, mid, q3 = percentiles(border, (25, 50, 75), majority)
+        if q3 - q1 <= 12:
+            return mid
     h, w = grey.shape
     scale = min(1.0, 64 / max(h, w))
     small = cv2.resize(grey, (max(3, round(w * scale)), max(3, round(h * scale))), interpolation=cv2.INTER_AREA)
@@ -85,10 +99,13 @@ def otsu(hist: np.ndarray) -> int:
 
 def ink_mask(ink: np.ndarray, min_contrast: int = MIN_CONTRAST) -> np.ndarray | None:
     """Binarization of bright ink over a dark background: Otsu over the levels that stand out of the noise
-    (4 σ, σ from the median of the mostly empty background); None when nothing stands out by
+    (4 σ, σ from the median of the background class — the darker side of a first Otsu split, so that a
+    tightly cropped digit, more ink than paper, is measured right too); None when nothing stands out by
     ``min_contrast`` grey levels — a blank page or canvas."""
     hist = histogram(ink)
-    floor = int(4 * (1.4826 * percentiles(ink, (50,), hist)[0] + 1.0))
+    background = hist.copy()
+    background[otsu(hist) + 1 :] = 0
+    floor = int(4 * (1.4826 * percentiles(ink, (50,), background)[0] + 1.0))
     peak = int(cv2.medianBlur(ink, 3).max()) if min(ink.shape) >= 3 else int(ink.max())
     if peak < max(min_contrast, floor) or floor >= 255:
         return None
