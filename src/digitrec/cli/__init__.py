@@ -44,6 +44,11 @@ def _root(version: bool = typer.Option(False, "--version", callback=version_call
     pass
 
 
+# Modules of the optional extras: a serving install has none of them.
+OPTIONAL_MODULES = {"torch", "sklearn", "skl2onnx", "onnx", "onnxscript", "safetensors", "matplotlib", "optuna",
+                    "submitit"}
+
+
 def main() -> None:
     """Entry point: user errors are one red line and a non-zero exit code, never a traceback."""
     try:
@@ -56,6 +61,10 @@ def main() -> None:
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
+    except ImportError as exc:
+        if (exc.name or "").split(".")[0] in OPTIONAL_MODULES:
+            fail(f"this command needs {exc.name}, from the training extras: pip install 'digitrec[train]'", 3)
+        raise
     except typer.Abort:
         err_console.print("[yellow]aborted[/]")
         sys.exit(1)

@@ -8,6 +8,7 @@ from typing import List, Optional
 
 import typer
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from digitrec.cli.output import console, emit_json, err_console
@@ -58,7 +59,7 @@ def predict(
     for index, result in enumerate(results):
         if result.error:
             failed += 1
-            err_console.print(f"[bold red]error:[/] {result.error}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(result.error)}", highlight=False, soft_wrap=True)
         elif explain is not None:
             _explain(explain, index, result, multi)
         if json:
