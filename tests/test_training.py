@@ -82,6 +82,10 @@ def test_scikit_learn_lesson_model_trains_and_exports(tmp_path):
     assert probabilities.shape == (2, 10)
     assert result.test_accuracy > 0.75
     assert len(result.history) == 3
+    from digitrec.export.run import export_model_dir
+
+    rows = export_model_dir(result.model_dir, int8=True, calibration=200, progress=False)
+    assert [r.precision for r in rows] == ["fp32", "int8"] and rows[1].accuracy > 0.7
 
 
 def test_early_stopping_keeps_the_best_weights():

@@ -9,6 +9,7 @@ import typer
 
 from digitrec import __version__
 from digitrec.cli import data, evaluate, export, feedback, predict, serve, train
+from digitrec.cli import compare, report, sweep
 from digitrec.cli.output import err_console, fail
 from digitrec.errors import DigitrecError
 
@@ -30,6 +31,9 @@ app.command("export")(export.export)
 app.command("predict")(predict.predict)
 app.command("serve")(serve.serve)
 app.add_typer(feedback.app, name="feedback")
+app.command("report")(report.report)
+app.command("compare")(compare.compare)
+app.command("sweep")(sweep.sweep)
 
 
 def version_callback(value: bool) -> None:

@@ -15,7 +15,7 @@ from digitrec.data.sources import complete, file_in, locate, search_places, veri
 app = typer.Typer(help="List, inspect and download datasets (MNIST, Fashion-MNIST, KMNIST).",
                   no_args_is_help=True)
 
-DataDir = typer.Option(None, "--data-dir", help="Folder holding <dataset>/ sub-folders of the IDX files; "
+DataDir = typer.Option(None, "--data-dir", help="Folder holding DATASET/ sub-folders of the IDX files; "
                        "searched first, before $DIGITREC_DATA_DIR, the user cache and system folders.")
 
 
@@ -87,3 +87,66 @@ def download(name: str = typer.Argument(..., help="Dataset name, e.g. fashion-mn
     spec = get_spec(name)
     where = locate(spec, data_dir, download=True)
     console.print(f"{spec.name}: ready in {where}")
+
+
+@app.command()
+def show(name: str = typer.Argument(..., help="Dataset name (mnist, fashion-mnist, kmnist) or a folder dataset."),
+         label: Optional[str] = typer.Option(None, "--label", "-l", help="Only this class: its index (5) or "
+                                             "name (Sneaker)."),
+         grid: str = typer.Option("16x8", "--grid", help="COLUMNSxROWS of the gallery."),
+         random: bool = typer.Option(False, "--random/--first", help="A random choice, or the first images."),
+         split: str = typer.Option("train", "--split", help="train or test."),
+         seed: int = typer.Option(0, "--seed", help="Seed of the --random choice."),
+         out: Optional[Path] = typer.Option(None, "--out", "-o", help="PNG or SVG file to write (by its suffix; "
+                                            "default: DATASET-gallery.png)."),
+         data_dir: Optional[Path] = DataDir):
+    """Draw a gallery of a dataset's images, captioned with their class names.
+
+    Examples:
+
+        digitrec data show mnist --grid 16x8
+
+        digitrec data show fashion-mnist --label Sneaker --random --out sneakers.svg
+    """
+    from digitrec.data import load_dataset
+    from digitrec.reports.gallery import dataset_gallery, parse_grid
+    from digitrec.reports.plots import check_format, save_figure
+
+    target = check_format(out or Path(f"{Path(name).name}-gallery.png"))
+    columns_rows = parse_grid(grid)
+    data = load_dataset(name, split, data_dir=data_dir)
+    written = save_figure(dataset_gallery(data, label, columns_rows, random, seed), target)
+    console.print(f"wrote {written}")
+
+
+@app.command()
+def embed(name: str = typer.Argument(..., help="Dataset name (mnist, fashion-mnist, kmnist) or a folder dataset."),
+          method: str = typer.Option("pca", "--method", help="pca (fast, linear), tsne (slower, shows clusters) "
+                                     "or umap (needs `pip install umap-learn`)."),
+          n: int = typer.Option(2000, "--n", help="Number of random images to map."),
+          split: str = typer.Option("train", "--split", help="train or test."),
+          seed: int = typer.Option(0, "--seed", help="Seed of the random choice and of the method."),
+          out: Optional[Path] = typer.Option(None, "--out", "-o", help="PNG or SVG file to write (by its suffix; "
+                                             "default: DATASET-METHOD.png)."),
+          data_dir: Optional[Path] = DataDir):
+    """Map images to 2-D (PCA, t-SNE or UMAP of their pixels) and draw them coloured by class.
+
+    Examples:
+
+        digitrec data embed mnist --n 2000
+
+        digitrec data embed fashion-mnist --method tsne --out fashion-tsne.png
+    """
+    from digitrec.cli.output import err_console
+    from digitrec.data import load_dataset
+    from digitrec.reports.embed import check_method
+    from digitrec.reports.embed import embed as run_embed
+    from digitrec.reports.plots import check_format, save_figure
+
+    method = check_method(method)
+    target = check_format(out or Path(f"{Path(name).name}-{method}.png"))
+    data = load_dataset(name, split, data_dir=data_dir)
+    with err_console.status(f"computing the {method} map of {min(n, len(data)):,} images…"):
+        embedding = run_embed(data, method, n, seed)
+    written = save_figure(embedding.plot(), target)
+    console.print(f"wrote {written}" + (f" ({embedding.note})" if embedding.note else ""))

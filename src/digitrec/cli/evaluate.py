@@ -18,7 +18,7 @@ def evaluate(
     split: str = typer.Option("test", "--split", help="train or test."),
     int8: bool = typer.Option(False, "--int8", help="Evaluate the int8 model (model.int8.onnx)."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Evaluate on a random subset of N examples."),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder holding <dataset>/ IDX files."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder holding DATASET/ sub-folders of the IDX files."),
     json: bool = typer.Option(False, "--json", help="JSON output: accuracy, loss, n, per-class precision and "
                               "recall, confusion matrix."),
 ):

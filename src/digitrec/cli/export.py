@@ -16,7 +16,7 @@ def export(
     int8: bool = typer.Option(False, "--int8", help="Also write model.int8.onnx: static quantization "
                               "calibrated on training images, per-channel weights."),
     calibration: int = typer.Option(1000, "--calibration", help="Training images used for int8 calibration."),
-    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder holding <dataset>/ IDX files."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder holding DATASET/ sub-folders of the IDX files."),
 ):
     """Write the ONNX model (and an int8 one), then compare size and test accuracy, as the TFLite lesson did.
 

@@ -24,7 +24,7 @@ class EpochProgress:
     def untrained(self, loss: float, accuracy: float, classes: int) -> None:
         if self.enabled:
             self.console.print(f"untrained model: loss {loss:.4f} (chance level ln {classes} = "
-                               f"{math.log(classes):.4f}), accuracy {accuracy:.4f}")
+                               f"{math.log(classes):.4f}), accuracy {accuracy:.4f}", highlight=False)
 
     def start_epoch(self, epoch: int, epochs: int, steps: int) -> None:
         self._title = f"Epoch {epoch}/{epochs}"
@@ -58,4 +58,4 @@ class EpochProgress:
 
     def note(self, message: str) -> None:
         if self.enabled:
-            self.console.print(message)
+            self.console.print(message, highlight=False)
