@@ -10,6 +10,7 @@ import typer
 from digitrec import __version__
 from digitrec.cli import data, evaluate, export, feedback, predict, serve, train
 from digitrec.cli import compare, report, sweep
+from digitrec.cli import jobs, models
 from digitrec.cli.output import err_console, fail
 from digitrec.errors import DigitrecError
 
@@ -34,6 +35,8 @@ app.add_typer(feedback.app, name="feedback")
 app.command("report")(report.report)
 app.command("compare")(compare.compare)
 app.command("sweep")(sweep.sweep)
+app.add_typer(models.app, name="models")
+app.add_typer(jobs.app, name="jobs")
 
 
 def version_callback(value: bool) -> None:

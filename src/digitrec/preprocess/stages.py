@@ -79,11 +79,15 @@ def orient(grey: np.ndarray, dark_ink: bool) -> np.ndarray:
 
 
 def flatten_light(grey: np.ndarray, background: np.ndarray | int, dark_ink: bool) -> np.ndarray:
-    """Illumination correction: ink is what differs from the paper, so subtract the paper estimate
-    (shadows and light gradients vanish; the ink keeps its strength). Returns bright ink on black."""
+    """Illumination correction: ink is what differs from the paper, so compare with the paper estimate.
+    Dark ink is measured relative to the paper's brightness: light falling on a page scales paper and ink
+    alike, so (paper − image) / paper is the same under a shadow as in full light. Returns bright ink on
+    black."""
     if not isinstance(background, np.ndarray):
         background = np.full_like(grey, int(background))
-    return cv2.subtract(background, grey) if dark_ink else cv2.subtract(grey, background)
+    if dark_ink:
+        return cv2.divide(cv2.subtract(background, grey), cv2.max(background, 1), scale=255)
+    return cv2.subtract(grey, background)
 
 
 def otsu(hist: np.ndarray) -> int:
@@ -112,7 +116,9 @@ def ink_mask(ink: np.ndarray, min_contrast: int = MIN_CONTRAST) -> np.ndarray | 
     above = hist[floor + 1 :]
     if above.sum() < 2:
         return None
-    threshold = max(floor + 1 + otsu(above), floor, int(0.25 * peak))
+    # Otsu may split strong ink from weaker ink (a faint pen, a corner in shade): never cut above half
+    # the strongest ink, nor below the noise floor or a quarter of the peak.
+    threshold = max(min(floor + 1 + otsu(above), int(0.5 * peak)), floor, int(0.25 * peak))
     return cv2.threshold(ink, threshold, 255, cv2.THRESH_BINARY)[1]
 
 

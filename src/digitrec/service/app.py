@@ -10,8 +10,9 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from digitrec import __version__
-from digitrec.inference import Recognizer
+from digitrec.inference import Recognizer, resolve_model_dir
 from digitrec.service import errors
+from digitrec.service.follow import alias_follower, following
 from digitrec.service.holder import ModelHolder
 from digitrec.service.metrics import Metrics
 from digitrec.service.middleware import LimitBody, LimitTime, ObserveRequests
@@ -40,14 +41,18 @@ that names the cause."""
 def create_app(settings: Settings | None = None, recognizer: Recognizer | None = None) -> FastAPI:
     """Build the app; loads (and verifies) the model now, so a bad model fails at start, not per request."""
     settings = settings or Settings()
-    recognizer = recognizer or Recognizer(settings.model, precision=settings.precision, threads=1,
+    recognizer = recognizer or Recognizer(resolve_model_dir(settings.model, settings.registry),
+                                          precision=settings.precision, threads=1,
                                           min_confidence=settings.min_confidence)
-    app = FastAPI(title="digitrec recognition service", version=__version__, description=DESCRIPTION,
-                  docs_url=None, redoc_url=None)  # their UIs load from a CDN; the page must work offline
-    app.state.settings = settings
-    metrics = app.state.metrics = Metrics()
+    metrics = Metrics()
     metrics.model_loaded(recognizer.info)
-    app.state.holder = ModelHolder(recognizer, on_swap=lambda new, old: metrics.model_loaded(new.info, old.info))
+    holder = ModelHolder(recognizer, on_swap=lambda new, old: metrics.model_loaded(new.info, old.info))
+    app = FastAPI(title="digitrec recognition service", version=__version__, description=DESCRIPTION,
+                  docs_url=None, redoc_url=None,  # their UIs load from a CDN; the page must work offline
+                  lifespan=following(alias_follower(settings, holder)))
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.holder = holder
     app.state.store = FeedbackStore(settings.feedback_db)
     app.state.limiter = anyio.CapacityLimiter(settings.inference_threads)
     errors.install(app)

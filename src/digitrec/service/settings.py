@@ -27,7 +27,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", protected_namespaces=())
 
-    model: str | None = Field(None, description="Model directory; empty means the bundled MNIST model.")
+    model: str | None = Field(None, description="Model directory, or a registry alias (followed: a promotion "
+                              "swaps the model in) or version; empty means the bundled MNIST model.")
+    registry: Path | None = Field(None, description="Model registry folder (default: registry/ in the user "
+                                  "data folder).")
     precision: Literal["fp32", "int8"] = Field("fp32", description="Which ONNX file of the model to run.")
     min_confidence: float = Field(0.0, ge=0.0, le=1.0, description="Answer no digit (null) below this.")
     host: str = "127.0.0.1"

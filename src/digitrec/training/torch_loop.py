@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from safetensors.torch import load_file
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from digitrec.data import Dataset
@@ -24,6 +25,7 @@ from digitrec.training.augment import LEVELS, augment
 from digitrec.training.checkpoint import (CHECKPOINT, flatten_optimizer, load_checkpoint, save_checkpoint,
                                           unflatten_optimizer)
 from digitrec.training.config import TrainConfig
+from digitrec.training.distributed import Distributed, from_environment, process_group
 from digitrec.training.negatives import make_negatives
 from digitrec.training.progress import EpochProgress
 
@@ -51,6 +53,7 @@ class FitResult:
     device: str
     precision: str
     temperature: float = 1.0  # divides the logits so that confidence matches accuracy on validation data
+    main_process: bool = True  # False on the other ranks of a distributed run: rank 0 writes the model
 
 
 REJECT_FRACTION = 0.2  # negatives added per training example when a model learns "no digit"
@@ -134,22 +137,36 @@ def measure(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 200
 
 
 def fit_torch(c: TrainConfig, train: Dataset, val: Dataset | None, out_dir: Path, resume: bool = False,
-              progress: EpochProgress | None = None) -> FitResult:
+              progress: EpochProgress | None = None, init_weights: Path | None = None) -> FitResult:
+    """Train ``c.model``; ``init_weights`` (a weights.safetensors of the same architecture) starts it from a
+    trained model (fine-tuning). Run under torchrun or as Slurm tasks, this is one rank of a DDP run."""
+    dist = from_environment()
+    device = dist.device(pick_device(c.device))
+    with process_group(dist, device):
+        progress = progress if dist.is_main else None
+        return _fit(c, train, val, out_dir, resume, progress, init_weights, dist, device)
+
+
+def _fit(c: TrainConfig, train: Dataset, val: Dataset | None, out_dir: Path, resume: bool,
+         progress: EpochProgress | None, init_weights: Path | None, dist: Distributed,
+         device: torch.device) -> FitResult:
     progress = progress or EpochProgress(enabled=False)
-    device = pick_device(c.device)
     amp = autocast_dtype(device)
     torch.manual_seed(c.seed)
     classes = len(train.classes) + (1 if c.reject else 0)  # the last class is "no digit"
     model = build(c.model, classes=classes).to(device)
+    if init_weights is not None:
+        model.load_state_dict(load_file(init_weights, device=str(device)))
     optimizer = make_optimizer(c, model, device)
     ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.999), use_buffers=True) if c.ema else None
+    trained = dist.wrap(model, device)  # what forward/backward run through; ``model`` stays the plain module
     x, y = to_tensors(train, device)
     if c.reject:
         negatives = make_negatives(train.images, int(REJECT_FRACTION * len(train)), seed=c.seed)
         x = torch.cat([x, torch.from_numpy(negatives).to(device).unsqueeze(1).float().div_(255)])
         y = torch.cat([y, torch.full((len(negatives),), classes - 1, dtype=y.dtype, device=device)])
     xv, yv = to_tensors(val, device) if val is not None and len(val) else (None, None)
-    steps_per_epoch = math.ceil(len(x) / c.batch_size)
+    steps_per_epoch = dist.steps_per_epoch(len(x), c.batch_size)
     total_steps = c.epochs * steps_per_epoch
     aug = LEVELS[c.augment]
     history: list[dict] = []
@@ -169,7 +186,11 @@ def fit_torch(c: TrainConfig, train: Dataset, val: Dataset | None, out_dir: Path
     else:
         # Keras lesson habit: look at the untrained loss first (≈ ln 10 for 10 classes) to see learning start.
         probe_x, probe_y = (xv, yv) if xv is not None else (x[:2000], y[:2000])
-        progress.untrained(*measure(model, probe_x, probe_y), classes=len(train.classes))
+        if init_weights is None:
+            progress.untrained(*measure(model, probe_x, probe_y), classes=len(train.classes))
+        else:
+            progress.note("starting from trained weights: loss {:.4f}, accuracy {:.4f}".format(
+                *measure(model, probe_x, probe_y)))
 
     model.train()
     started = time.perf_counter()
@@ -178,19 +199,20 @@ def fit_torch(c: TrainConfig, train: Dataset, val: Dataset | None, out_dir: Path
         torch.manual_seed(c.seed * 1000 + epoch + 1)  # dropout and augmentation for this epoch
         generator = torch.Generator().manual_seed(c.seed * 1000 + epoch + 1)
         order = torch.randperm(len(x), generator=generator).to(device)
+        dist.reseed(generator, c.seed * 1000 + epoch + 1)
         progress.start_epoch(epoch + 1, c.epochs, steps_per_epoch)
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.long)
         seen = 0
         for step in range(steps_per_epoch):
-            idx = order[step * c.batch_size : (step + 1) * c.batch_size]
+            idx = dist.share(order[step * c.batch_size : (step + 1) * c.batch_size])
             xb, yb = x[idx], y[idx]
             if aug is not None:
                 xb = augment(xb, aug, generator)
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(epoch * steps_per_epoch + step, total_steps, c.lr, c.schedule)
             with torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
-                logits = model(xb)
+                logits = trained(xb)
                 loss = F.cross_entropy(logits.float(), yb, label_smoothing=c.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -204,7 +226,8 @@ def fit_torch(c: TrainConfig, train: Dataset, val: Dataset | None, out_dir: Path
             if step % 25 == 24 or step == steps_per_epoch - 1:
                 progress.update(step + 1, loss_sum.item() / seen, correct.item() / seen)
         scored = ema.module if ema is not None else model
-        row = {"epoch": epoch + 1, "loss": loss_sum.item() / seen, "accuracy": correct.item() / seen,
+        epoch_loss, epoch_correct, epoch_seen = dist.totals(loss_sum, correct, seen)
+        row = {"epoch": epoch + 1, "loss": epoch_loss / epoch_seen, "accuracy": epoch_correct / epoch_seen,
                "lr": optimizer.param_groups[0]["lr"]}
         if xv is not None:
             row["val_loss"], row["val_accuracy"] = measure(scored, xv, yv)
@@ -221,9 +244,10 @@ def fit_torch(c: TrainConfig, train: Dataset, val: Dataset | None, out_dir: Path
             parts["ema"] = ema.state_dict()
         if stopper.best_state is not None:
             parts["best"] = stopper.best_state
-        save_checkpoint(checkpoint, parts, {"epoch": epoch + 1, "history": history, "config": c.to_dict(),
-                                            "param_groups": groups, "best_loss": stopper.best_loss,
-                                            "stale": stopper.stale})
+        if dist.is_main:
+            save_checkpoint(checkpoint, parts, {"epoch": epoch + 1, "history": history, "config": c.to_dict(),
+                                                "param_groups": groups, "best_loss": stopper.best_loss,
+                                                "stale": stopper.stale})
         if stop:
             progress.note(f"early stopping: validation loss has not improved for {c.patience} epochs; "
                           "keeping the best epoch's weights")
@@ -236,4 +260,4 @@ def fit_torch(c: TrainConfig, train: Dataset, val: Dataset | None, out_dir: Path
     final.eval()
     temperature = fit_temperature(final, xv, yv) if xv is not None else 1.0
     return FitResult(final.cpu(), history, train_seconds, str(device),
-                     str(amp).replace("torch.", "") if amp else "fp32", temperature)
+                     str(amp).replace("torch.", "") if amp else "fp32", temperature, dist.is_main)

@@ -61,8 +61,13 @@ def load_splits(c: TrainConfig, data_dir=None, progress: bool = True) -> tuple[D
 
 
 def train(config: TrainConfig, out_dir: Path | None = None, resume: bool = False, data_dir=None,
-          progress: EpochProgress | None = None) -> TrainResult:
-    """Train a zoo model and write a complete, verified model directory to ``out_dir``."""
+          progress: EpochProgress | None = None, init_weights: Path | None = None,
+          splits: tuple[Dataset, Dataset | None, Dataset | None] | None = None) -> TrainResult | None:
+    """Train a zoo model and write a complete, verified model directory to ``out_dir``.
+
+    ``init_weights`` starts a torch model from trained weights and ``splits`` (train, validation, test)
+    replaces the config's dataset: fine-tuning uses both. Returns None on ranks other than 0 of a distributed
+    run."""
     progress = progress or EpochProgress(enabled=False)
     if resume:
         if out_dir is None:
@@ -77,7 +82,7 @@ def train(config: TrainConfig, out_dir: Path | None = None, resume: bool = False
     if not resume and (out_dir / CHECKPOINT).exists():
         progress.note(f"note: {out_dir / CHECKPOINT} exists from an earlier run; starting afresh "
                       "(use --resume to continue it)")
-    train_set, val_set, test_set = load_splits(config, data_dir, progress=progress.enabled)
+    train_set, val_set, test_set = splits or load_splits(config, data_dir, progress=progress.enabled)
     info = get_model_info(config.model)
 
     if info.kind == "sklearn":
@@ -93,7 +98,9 @@ def train(config: TrainConfig, out_dir: Path | None = None, resume: bool = False
         from digitrec.export.onnx_export import export_torch
         from digitrec.training.torch_loop import fit_torch
 
-        fit = fit_torch(config, train_set, val_set, out_dir, resume, progress)
+        fit = fit_torch(config, train_set, val_set, out_dir, resume, progress, init_weights)
+        if not fit.main_process:
+            return None
         write_atomic(out_dir / WEIGHTS, save({k: v.contiguous() for k, v in fit.model.state_dict().items()}))
         export_torch(fit.model, out_dir / ONNX_FP32, fit.temperature, len(train_set.classes))
         device, precision = fit.device, fit.precision
