@@ -34,6 +34,7 @@ from digitrec.models.zoo import build, builder_options
 from digitrec.reports import gallery
 from digitrec.reports.embed import embed
 from digitrec.reports.evaluation import evaluate
+from digitrec.reports.measure import count_parameters
 from digitrec.reports.model_report import build_report, render
 from digitrec.reports.plots import RIGHT, WRONG
 from digitrec.reports.search_space import parse_space
@@ -407,6 +408,19 @@ def test_sweep_resumes_from_its_sqlite_study(tmp_path, capsys):
     assert_not_blank((out / "importance.png").read_bytes())
     assert not list(out.glob("trial-*"))  # only the best trial's model is kept
     assert_clean_error(cli(capsys, "sweep", "--model", "fast", "--out", str(out)), "started with --model mlp")
+
+
+def test_sweep_tunes_the_model_builder_hyperparameters(tmp_path):
+    out = tmp_path / "units"
+    result = run_cli("sweep", "--model", "mlp", "--limit", "400", "--epochs", "1", "--param", "units=16..64",
+                     "--param", "dropout=0..0.5", "--trials", "2", "--out", str(out), "--json", check=True)
+    best = json.loads(result.stdout_text)
+    units = best["params"]["units"]
+    assert 16 <= units <= 64 and best["config"]["model_options"]["units"] == units
+    meta = Recognizer(out / "best").meta
+    assert meta.config["model_options"] == best["config"]["model_options"]
+    first = 784 * units + units  # the best model really has that many hidden units
+    assert count_parameters(out / "best") == first + units * 10 + 10
 
 
 def test_sweep_refuses_bad_input_in_one_line(tmp_path, capsys):

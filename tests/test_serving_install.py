@@ -3,7 +3,6 @@ process where importing them fails, as in a serving install (`pip install digitr
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
 

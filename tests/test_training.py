@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -138,8 +137,8 @@ def test_a_model_that_can_say_no_digit(tmp_path):
     assert meta.config["no_digit_class"] is True and meta.config["augment"] == "robust"
     assert 0.25 <= meta.config["temperature"] <= 4.0
     rec = Recognizer(result.model_dir)
-    from digitrec.training.negatives import letter, scribble
     from digitrec.preprocess.segment import to_model_input
+    from digitrec.training.negatives import letter, scribble
 
     rng = np.random.default_rng(1)
     junk = np.stack([to_model_input(letter(rng) if i % 2 else scribble(rng)) for i in range(40)])

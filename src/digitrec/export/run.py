@@ -62,7 +62,8 @@ def _reexport_torch(model_dir: Path, meta) -> None:
     from digitrec.models.zoo import build
 
     classes = len(meta.classes)
-    model = build(meta.name, classes=classes + (1 if meta.config.get("no_digit_class") else 0))
+    model = build(meta.name, classes=classes + (1 if meta.config.get("no_digit_class") else 0),
+                  **meta.config.get("model_options", {}))
     try:
         model.load_state_dict(load_file(str(model_dir / WEIGHTS)))
     except Exception as exc:  # safetensors and torch raise several types for a bad or mismatched file

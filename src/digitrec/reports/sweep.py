@@ -192,12 +192,7 @@ def trial_config(settings: SweepSettings, space: list[Param], values: dict[str, 
     builder = {p.name: values[p.name] for p in space if p.target == "model"}
     if builder:
         options["model_options"] = builder
-    config = make_config(model=settings.model, **options)
-    if config.to_dict().get("model_options", {}) != builder:  # never tune a setting that training ignores
-        raise UsageError(f"--param {', '.join(builder)}: the training configuration does not pass builder "
-                         "hyperparameters to the model yet (TrainConfig.model_options); tune training "
-                         "settings such as lr, batch_size, epochs or weight_decay instead")
-    return config
+    return make_config(model=settings.model, **options)
 
 
 def check(settings: SweepSettings, space: list[Param], data_dir) -> None:

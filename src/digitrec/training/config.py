@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from digitrec.errors import UsageError
@@ -36,6 +36,7 @@ class TrainConfig:
     patience: int = 0
     ema: bool = False
     reject: bool = False  # learn an extra "no digit" class from generated negatives (letters, scribbles, pairs)
+    model_options: dict[str, Any] = field(default_factory=dict)  # the builder's hyperparameters, e.g. units
     seed: int = 0
     limit: int | None = None  # train on the first N examples of a random permutation (quick runs, tests)
     device: str = "auto"
@@ -81,6 +82,14 @@ def validate(c: TrainConfig) -> TrainConfig:
     for ok, message in checks:
         if not ok:
             raise UsageError(message)
+    if c.model_options:
+        from digitrec.models.zoo import builder_options
+
+        known = builder_options(c.model) if get_model_info(c.model).kind == "torch" else {}
+        unknown = sorted(set(c.model_options) - set(known))
+        if unknown:
+            raise UsageError(f"model '{c.model}' has no option {', '.join(unknown)}; "
+                             f"its options: {', '.join(known) or 'none'}")
     return c
 
 

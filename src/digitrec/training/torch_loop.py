@@ -22,8 +22,13 @@ from digitrec.data import Dataset
 from digitrec.errors import DigitrecError
 from digitrec.models.zoo import build
 from digitrec.training.augment import LEVELS, augment
-from digitrec.training.checkpoint import (CHECKPOINT, flatten_optimizer, load_checkpoint, save_checkpoint,
-                                          unflatten_optimizer)
+from digitrec.training.checkpoint import (
+    CHECKPOINT,
+    flatten_optimizer,
+    load_checkpoint,
+    save_checkpoint,
+    unflatten_optimizer,
+)
 from digitrec.training.config import TrainConfig
 from digitrec.training.distributed import Distributed, from_environment, process_group
 from digitrec.training.negatives import make_negatives
@@ -71,7 +76,7 @@ def fit_temperature(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float
 
     lo, hi = math.log(0.25), math.log(4.0)
     golden = (math.sqrt(5) - 1) / 2
-    for _ in range(40):
+    for _ in range(25):  # the bracket shrinks to 1e-5 of its width: plenty for a temperature
         a, b = hi - golden * (hi - lo), lo + golden * (hi - lo)
         if nll(a) < nll(b):
             hi = b
@@ -154,7 +159,7 @@ def _fit(c: TrainConfig, train: Dataset, val: Dataset | None, out_dir: Path, res
     amp = autocast_dtype(device)
     torch.manual_seed(c.seed)
     classes = len(train.classes) + (1 if c.reject else 0)  # the last class is "no digit"
-    model = build(c.model, classes=classes).to(device)
+    model = build(c.model, classes=classes, **c.model_options).to(device)
     if init_weights is not None:
         model.load_state_dict(load_file(init_weights, device=str(device)))
     optimizer = make_optimizer(c, model, device)

@@ -78,11 +78,11 @@ def train(config: TrainConfig, out_dir: Path | None = None, resume: bool = False
         config = with_overrides(saved, epochs=max(saved.epochs, config.epochs if config.model == saved.model
                                                   else saved.epochs))
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(config)
-    out_dir.mkdir(parents=True, exist_ok=True)
     if not resume and (out_dir / CHECKPOINT).exists():
         progress.note(f"note: {out_dir / CHECKPOINT} exists from an earlier run; starting afresh "
                       "(use --resume to continue it)")
     train_set, val_set, test_set = splits or load_splits(config, data_dir, progress=progress.enabled)
+    out_dir.mkdir(parents=True, exist_ok=True)  # only once the data is there: a failed start leaves nothing
     info = get_model_info(config.model)
 
     if info.kind == "sklearn":
