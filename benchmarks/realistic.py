@@ -32,26 +32,42 @@ def holes(mask: np.ndarray, min_fraction: float = 0.004) -> int:
     return sum(1 for c, h in zip(contours, hierarchy[0]) if h[3] != -1 and cv2.contourArea(c) >= least)
 
 
+def parts(mask: np.ndarray, min_fraction: float = 0.002) -> int:
+    """Separate pieces of ink bigger than a speck."""
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    return int((stats[1:, cv2.CC_STAT_AREA] >= min_fraction * mask.size).sum())
+
+
+def topology(mask: np.ndarray) -> tuple[int, int]:
+    return holes(mask, 0.002), parts(mask)
+
+
 def pen_digit(digit28: np.ndarray, height: int, pen: float, rng: np.random.Generator) -> np.ndarray:
     """Re-draw an MNIST digit ``height`` px tall with a round pen ``pen`` px wide; float ink in [0, 1].
 
-    A writer keeps a digit's loops open: when the chosen pen would fill a loop of this digit (a 6 becoming
-    a 1 with a blob), it is redrawn with a thinner pen, as a person would write bigger or thinner."""
-    want = holes(digit28 > 127)
-    for _ in range(4):
-        ink = _redraw(digit28, height, pen, rng)
-        if holes(cv2.resize(ink, (56, 56), interpolation=cv2.INTER_AREA) > 0.5) >= want:
-            return ink
-        pen *= 0.7
-    return ink
-
-
-def _redraw(digit28: np.ndarray, height: int, pen: float, rng: np.random.Generator) -> np.ndarray:
-    up = 4  # work on a smoothed 4× copy: fewer spurs and broken loops than at 28 px
-    big = cv2.resize(digit28, (28 * up, 28 * up), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255
-    skeleton, distance = medial_axis(cv2.GaussianBlur(big, (0, 0), 1.5) > 0.45, return_distance=True, rng=0)
+    The pen follows the digit's medial axis. A writer keeps a digit's loops open and its strokes joined, so
+    when the chosen pen would change the digit's topology (fill a loop, lose a blob, break a stroke) it is
+    tried thinner, and failing that the digit is drawn with the writer's own stroke, scaled."""
+    big = cv2.resize(digit28, (112, 112), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255
+    shape = cv2.GaussianBlur(big, (0, 0), 1.5) > 0.45  # a smoothed 4× copy: fewer spurs than at 28 px
+    want = topology(shape)
     size = int(round(28 * height / 20.0))
-    f = size / (28 * up)
+    angle, shear = rng.uniform(-8, 8), rng.uniform(-0.15, 0.15)  # real writers rotate and slant
+    for _ in range(3):
+        ink = _pen(shape, size, pen)
+        if topology(cv2.resize(ink, (112, 112), interpolation=cv2.INTER_AREA) > 0.5) == want:
+            break
+        pen *= 0.7
+    else:
+        ink = np.clip(cv2.resize(big, (size, size), interpolation=cv2.INTER_CUBIC), 0, 1)
+    m = cv2.getRotationMatrix2D((size / 2, size / 2), angle, 1.0)
+    m[0, 1] += shear
+    return cv2.warpAffine(ink, m, (size, size), flags=cv2.INTER_LINEAR, borderValue=0)
+
+
+def _pen(shape: np.ndarray, size: int, pen: float) -> np.ndarray:
+    skeleton, distance = medial_axis(shape, return_distance=True, rng=0)
+    f = size / shape.shape[0]
     ss = 2  # supersample for smooth anti-aliased strokes
     ys, xs = np.nonzero(skeleton)
     canvas = np.zeros((size * ss, size * ss), np.uint8)
@@ -63,12 +79,7 @@ def _redraw(digit28: np.ndarray, height: int, pen: float, rng: np.random.Generat
         for y, x, k in zip(ys, xs, scale):
             radius = max(1, int(round(pen * ss / 2 * k)))
             cv2.circle(canvas, (int(x * f * ss), int(y * f * ss)), radius, 255, -1, cv2.LINE_AA)
-    ink = cv2.resize(canvas, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
-    # slight random affine: real writers rotate and slant
-    angle, shear = rng.uniform(-8, 8), rng.uniform(-0.15, 0.15)
-    m = cv2.getRotationMatrix2D((size / 2, size / 2), angle, 1.0)
-    m[0, 1] += shear
-    return cv2.warpAffine(ink, m, (size, size), flags=cv2.INTER_LINEAR, borderValue=0)
+    return cv2.resize(canvas, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
 
 
 def _trim(ink: np.ndarray) -> np.ndarray:
