@@ -105,3 +105,18 @@ def test_scans_of_other_sizes_even_cropped_to_the_ink(mnist_test):
             hits += rec.predict_bytes(buf.getvalue()).digit == mnist_test.labels[i]
             total += 1
     assert hits >= 0.95 * total
+
+
+def test_bundled_model_meets_its_numbers(mnist_test):
+    """The model `predict` and `serve` use by default: the robust one, ≥ 99.5 % on MNIST test, int8 within
+    0.1 points of it, and small enough to ship (≤ 2 MB, every file of it)."""
+    from digitrec.modeldir import BUNDLED
+
+    labels = mnist_test.labels
+    fp32 = Recognizer(threads=2)
+    assert fp32.meta.name == "robust"
+    accuracy = float((fp32.predict_arrays(mnist_test.images).argmax(1) == labels).mean())
+    int8 = float((Recognizer(precision="int8", threads=2).predict_arrays(mnist_test.images).argmax(1) == labels).mean())
+    assert len(labels) == 10_000 and accuracy >= 0.995, accuracy
+    assert accuracy - int8 <= 0.001, (accuracy, int8)
+    assert sum(f.stat().st_size for f in BUNDLED.iterdir()) <= 2 * 1024 * 1024

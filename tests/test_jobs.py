@@ -59,7 +59,7 @@ def test_a_killed_job_resumes_from_its_checkpoint(tmp_path):
 
 
 def test_cancel_a_running_job():
-    job = submit("--", "--model", "fast", "--limit", "20000", "--epochs", "20")
+    job = submit("--", "--model", "fast", "--limit", "20000", "--epochs", "200")  # far longer than the test
     wait_until(job["id"], lambda d: d["state"] == "RUNNING" and d["status"].get("state") == "running")
     cancelled = run_cli("jobs", "cancel", job["id"], check=True)
     assert f"cancelled {job['id']}" in cancelled.stdout_text

@@ -1,3 +1,5 @@
+"""``python -m digitrec`` is the ``digitrec`` command."""
+
 from digitrec.cli import main
 
 main()

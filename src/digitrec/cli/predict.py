@@ -54,7 +54,9 @@ def predict(
     trace = explain is not None
     results = (recognizer.read_number_files(files, trace) if multi else recognizer.predict_files(files, trace))
     single = len(files) == 1 and not multi
-    table = None if json or single else (_number_table() if multi else _digit_table(recognizer.classes))
+    table = None
+    if not (json or single):
+        table = _number_table() if multi else _digit_table(recognizer.classes, max(len(str(f)) for f in files))
     failed = 0
     for index, result in enumerate(results):
         if result.error:
@@ -85,9 +87,10 @@ def _print_one(result, classes: list[str]) -> None:
         console.print(f"  class {name:>3}: {p * 100:6.2f} % [cyan]{bar}[/]", highlight=False)
 
 
-def _digit_table(classes: list[str]) -> Table:
-    """Every class's probability when the terminal is wide enough, else the three most likely."""
-    wide = console.width >= 30 + 6 * len(classes)
+def _digit_table(classes: list[str], name_width: int) -> Table:
+    """Every class's probability when the terminal has room for them beside the file names, else the three
+    most likely."""
+    wide = console.width >= min(name_width, 40) + 22 + 6 * len(classes)
     table = Table(title="predictions (probability per class, %)" if wide else "predictions (top 3, %)",
                   box=box.SIMPLE_HEAD)
     table.add_column("file", overflow="fold")

@@ -38,7 +38,7 @@ def train(
                                            "epochs without validation-loss improvement (0 = off)."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Train on a random subset of N examples."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Model directory to write "
-                                       "(default: runs/<model>-<dataset>-<time>)."),
+                                       "(default: runs/MODEL-DATASET-TIME)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the interrupted run in --out from its last "
                                 "checkpoint."),
     device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu, or cuda[:N]."),

@@ -18,6 +18,7 @@ from digitrec.preprocess.decode import decode_sized
 from digitrec.preprocess.segment import find_digits
 
 FALLBACK_BELOW = 0.6  # confidence under which other paper/ink hypotheses are tried
+MOST_INK = 0.6  # a hypothesis that takes more of the image as ink has read the paper as ink
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm",
                             ".pbm", ".pnm", ".jfif", ".heic"})
 
@@ -196,7 +197,10 @@ class Recognizer:
         best = self._scored(name, prepared)
         if self.preprocess.paper == "auto" and best.confidence < FALLBACK_BELOW:
             for paper in ("light", "dark"):
-                other = self._scored(name, prepare_digit(grey, replace(self.preprocess, paper=paper), trace))
+                candidate = prepare_digit(grey, replace(self.preprocess, paper=paper), trace)
+                if candidate.ink_fraction > MOST_INK:
+                    continue
+                other = self._scored(name, candidate)
                 if other.confidence > best.confidence:
                     best = other
         return best

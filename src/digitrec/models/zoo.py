@@ -104,13 +104,13 @@ def best(classes: int = 10) -> nn.Module:
 def robust(classes: int = 10) -> nn.Module:
     """The bundled model, built for real input at serving speed: stride-2 convolutions with batch norm
     (folded into the convolutions on export), dropout; trained with heavy augmentation and a "no digit"
-    class. About 1.5 M multiply-adds per image, so onnxruntime classifies tens of thousands per second."""
+    class. About 1.8 M multiply-adds and 190 k parameters: onnxruntime classifies tens of thousands a second."""
     def conv(cin: int, cout: int, k: int, stride: int) -> list[nn.Module]:
         return [nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
 
     return nn.Sequential(
-        Normalize(), *conv(1, 32, 5, 2), *conv(32, 64, 3, 2),
-        nn.Flatten(), nn.Dropout(0.25), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Dropout(0.25),
+        Normalize(), *conv(1, 32, 5, 2), *conv(32, 64, 3, 2), *conv(64, 64, 3, 2),
+        nn.Flatten(), nn.Dropout(0.25), nn.Linear(64 * 4 * 4, 128), nn.ReLU(), nn.Dropout(0.25),
         nn.Linear(128, classes),
     )
 

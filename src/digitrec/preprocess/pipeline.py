@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from digitrec.preprocess import stages
@@ -41,6 +42,7 @@ class Prepared:
 
     image: np.ndarray | None  # float32 (28, 28) in [0, 1]
     trace: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    ink_fraction: float = 0.0  # of the image's pixels taken as ink: near 1 means the paper was read as ink
 
 
 def prepare_digit(grey: np.ndarray, config: PreprocessConfig = DEFAULT, trace: bool = False) -> Prepared:
@@ -68,6 +70,7 @@ def prepare_digit(grey: np.ndarray, config: PreprocessConfig = DEFAULT, trace: b
     if mask is None:
         return Prepared(None, snapshots)
     keep("binarize", mask)
+    ink_fraction = cv2.countNonZero(mask) / mask.size
     ink, mask = stages.crop(ink, mask)
     keep("crop", ink)
     if config.normalize_stroke:
@@ -76,7 +79,7 @@ def prepare_digit(grey: np.ndarray, config: PreprocessConfig = DEFAULT, trace: b
         ink = keep("deskew", stages.deskew(ink))
     ink = keep("fit", stages.normalize_intensity(stages.fit(ink)))
     final = keep("centre", stages.centre(ink))
-    return Prepared(final.astype(np.float32) * (1.0 / 255.0), snapshots)
+    return Prepared(final.astype(np.float32) * (1.0 / 255.0), snapshots, ink_fraction)
 
 
 def prepare_bytes(data: bytes, name: str = "image", config: PreprocessConfig = DEFAULT,

@@ -30,7 +30,7 @@ LEVELS = {
     "light": AugmentConfig(rotate=10, shear=0.1, scale=(0.9, 1.1), translate=2.0),
     # The pipeline already fits every digit to 20 px and centres it, and evens out stroke width, so what is
     # left to learn is shape: slant and rotation, elastic wobble, some thickness, blur and noise.
-    "robust": AugmentConfig(rotate=15, shear=0.25, scale=(0.9, 1.1), translate=1.0, elastic=1.5,
+    "robust": AugmentConfig(rotate=12, shear=0.2, scale=(0.9, 1.1), translate=1.0, elastic=1.2,
                             thickness=0.3, blur=0.2, noise=0.02),
 }
 

@@ -132,7 +132,8 @@ def finetune(corrections: Path, registry: Registry, options: FinetuneOptions, ou
 
     base_config = TrainConfig.from_dict(base_meta.config)
     config = with_overrides(base_config, epochs=options.epochs, seed=options.seed, device=options.device,
-                            lr=options.lr or base_config.lr / 10, patience=0, limit=None)
+                            lr=options.lr or base_config.lr / 10, patience=0, limit=None,
+                            ema=False)  # an average over a few dozen steps would stay the base model
     progress.note(f"fine-tuning {base_meta.name} {base_meta.version} on {len(learn)} corrections (×{repeat}) "
                   f"+ {len(replay)} replayed {base_meta.dataset} examples; {len(held)} held back")
     out_dir = out_dir or Path("runs") / f"finetune-{config.model}-{datetime.now():%Y%m%d-%H%M%S}"

@@ -61,7 +61,7 @@ class FitResult:
     main_process: bool = True  # False on the other ranks of a distributed run: rank 0 writes the model
 
 
-REJECT_FRACTION = 0.2  # negatives added per training example when a model learns "no digit"
+REJECT_FRACTION = 0.1  # negatives added per training example when a model learns "no digit"
 
 
 @torch.no_grad()
@@ -100,8 +100,9 @@ def autocast_dtype(device: torch.device) -> torch.dtype | None:
 
 
 def to_tensors(data: Dataset, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    x = torch.from_numpy(np.ascontiguousarray(data.images)).to(device).unsqueeze(1).float().div_(255)
-    return x, torch.from_numpy(data.labels).to(device)
+    images = np.array(data.images, copy=True)  # dataset arrays are read-only; torch wants to own its memory
+    x = torch.from_numpy(images).to(device).unsqueeze(1).float().div_(255)
+    return x, torch.from_numpy(np.array(data.labels, copy=True)).to(device)
 
 
 def lr_at(step: int, total: int, peak: float, schedule: str) -> float:
