@@ -21,7 +21,6 @@ from digitrec.preprocess import stages
 Classifier = Callable[[np.ndarray], np.ndarray]
 
 SPLIT_FROM = 0.8  # blobs at least this wide (× line height) are tried as touching digits too
-UNSURE_SPLIT_FROM = 0.6  # ... and narrower ones too when the classifier does not see one digit in them
 MAX_CUTS = 14
 PIECE_COST = 0.3  # log-prior cost of each digit: a split must explain the ink clearly better
 # Width/height of each MNIST digit class: mean and spread of log(aspect), measured on the training set.
@@ -280,9 +279,7 @@ def find_digits(grey: np.ndarray, classify: Classifier) -> list[FoundDigit]:
         wholes = [(b, piece, image) for b, piece, image in wholes if image is not None]
         probabilities = classify(np.stack([image for *_, image in wholes])) if wholes else []
         for (b, piece, image), p in zip(wholes, probabilities):
-            wide = b.w >= SPLIT_FROM * max(b.h, height) or (b.w >= UNSURE_SPLIT_FROM * max(b.h, height)
-                                                             and p.max() < 0.5)
-            if not wide or _clearly_one(piece, p, height):
+            if b.w < SPLIT_FROM * max(b.h, height) or _clearly_one(piece, p, height):
                 out.append(FoundDigit((b.x, b.y, b.w, b.h), image, p, line_no))
             else:
                 for x0, x1, part_image, part_p in _split(piece, max(height, b.h), classify):
