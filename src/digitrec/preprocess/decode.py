@@ -102,8 +102,9 @@ def _on_white(pixels: np.ndarray) -> np.ndarray:
     """Composite straight-alpha pixels (H, W, C + 1) on white paper. Canvas drawings arrive this way on
     every request, so this is array arithmetic, skipped entirely when nothing is transparent."""
     colour, alpha = pixels[..., :-1], pixels[..., -1]
-    if colour.shape[-1] == 1:
-        colour = colour[..., 0]
+    if colour.shape[-1] == 1 or (np.array_equal(colour[..., 0], colour[..., 1])
+                                 and np.array_equal(colour[..., 0], colour[..., 2])):
+        colour = colour[..., 0]  # grey ink (every drawing page's black pen): one channel is a third of the work
     if alpha.min() == 255:
         return np.ascontiguousarray(colour)
     if colour.ndim == 3:
