@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -46,13 +47,30 @@ def submit(task, resources: Resources, folder: Path) -> str:
     messages = io.StringIO()
     local = resources.executor == "local"
     detach = detached_stdio(folder / "controller.log") if local else contextlib.nullcontext()
+    interruptible = interruptible_children() if local else contextlib.nullcontext()
     try:
-        with contextlib.redirect_stderr(messages), detach:
+        with contextlib.redirect_stderr(messages), detach, interruptible:
             job = executor.submit(task)
     except FailedJobError as exc:  # sbatch refused the job or could not reach the controller
         reason = (str(exc).strip() or messages.getvalue().strip() or "no reason given").splitlines()[-1]
         raise DigitrecError(f"Slurm did not accept the job: {reason}") from None
     return str(job.job_id)
+
+
+@contextlib.contextmanager
+def interruptible_children() -> Iterator[None]:
+    """Let the local controller be cancelled. `jobs cancel` sends it SIGINT, as submitit does; but a command
+    started in the background by a shell (`digitrec jobs submit ... &`, CI runners) has SIGINT ignored, and an
+    ignored signal stays ignored in every child. With a handler here, children start with the default."""
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.SIG_IGN and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+    else:
+        yield
 
 
 @contextlib.contextmanager
