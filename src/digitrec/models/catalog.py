@@ -63,7 +63,7 @@ MODELS: dict[str, ModelInfo] = {
                                 weight_decay=5e-4, label_smoothing=0.05, augment="robust", val_split=0.04,
                                 ema=True, reject=True)),
         ModelInfo("best", "project: VGG-style CNN with batch norm (32-32-64-64-128), built for accuracy", "project",
-                  recipe=Recipe(epochs=30, batch_size=128, lr=3e-3, optimizer="adamw", schedule="onecycle",
+                  recipe=Recipe(epochs=40, batch_size=128, lr=3e-3, optimizer="adamw", schedule="onecycle",
                                 weight_decay=5e-4, label_smoothing=0.1, augment="light", val_split=0.0,
                                 ema=True)),
     )
