@@ -17,6 +17,7 @@ from conftest import assert_clean_error, run_cli
 from digitrec.errors import UsageError
 from digitrec.inference import Recognizer
 from digitrec.modeldir import load_metadata, sha256_file
+from digitrec.training.augment import LEVELS, AugmentConfig, augment
 from digitrec.training.checkpoint import CHECKPOINT
 from digitrec.training.config import make_config
 from digitrec.training.torch_loop import EarlyStopping, lr_at
@@ -113,6 +114,27 @@ def test_one_cycle_schedule_shape():
 def test_bad_options_are_usage_errors(option, message):
     with pytest.raises(UsageError, match=message):
         make_config(model="fast", **option)
+
+
+def test_best_preset_follows_the_dataset_and_explicit_options_still_win():
+    digits, clothes = make_config(preset="best"), make_config(preset="best", dataset="fashion-mnist")
+    assert (digits.augment, digits.model_options) == ("light", {})
+    assert (clothes.augment, clothes.model_options) == ("objects", {"final_convs": 2})
+    assert make_config(preset="best", dataset="fashion-mnist", augment="light").augment == "light"
+
+
+def test_objects_augmentation_mirrors_and_erases_but_never_rotates():
+    x = torch.zeros(400, 1, 28, 28)
+    x[:, :, 4:24, 6:10] = 1.0  # a bar on the left: a mirror moves it to the right
+    out = augment(x, AugmentConfig(hflip=0.5), torch.Generator().manual_seed(0))
+    mirrored = out[:, 0, :, 18:].sum((1, 2)) > 40
+    assert 0.4 < mirrored.float().mean() < 0.6
+    assert torch.allclose(out[~mirrored], x[~mirrored], atol=1e-4)
+    assert torch.allclose(out[mirrored], x[mirrored].flip(-1), atol=1e-4)
+    erased = augment(torch.zeros(400, 1, 28, 28), AugmentConfig(erase=0.5), torch.Generator().manual_seed(0))
+    touched = erased.flatten(1).gt(0).sum(1)
+    assert 0.4 < touched.gt(0).float().mean() < 0.6 and touched.max() <= 0.21 * 784
+    assert LEVELS["objects"].rotate == LEVELS["objects"].shear == 0
 
 
 def test_training_on_a_folder_dataset(tmp_path):

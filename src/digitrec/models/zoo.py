@@ -91,13 +91,15 @@ def _conv_bn(cin: int, cout: int, stride: int = 1) -> list[nn.Module]:
     return [nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
 
 
-def best(classes: int = 10) -> nn.Module:
-    """Built for accuracy: conv + batch-norm stack, stride-2 downsampling, global pooling."""
+def best(classes: int = 10, final_convs: int = 1) -> nn.Module:
+    """Built for accuracy: conv + batch-norm stack, max-pool downsampling, global pooling.
+    ``final_convs`` 128-channel convolutions work at 7×7 (2 for Fashion-MNIST)."""
+    top = [layer for i in range(final_convs) for layer in _conv_bn(64 if i == 0 else 128, 128)]
     return nn.Sequential(
         Normalize(),
         *_conv_bn(1, 32), *_conv_bn(32, 32), nn.MaxPool2d(2),
         *_conv_bn(32, 64), *_conv_bn(64, 64), nn.MaxPool2d(2),
-        *_conv_bn(64, 128), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(128, classes),
+        *top, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(128, classes),
     )
 
 

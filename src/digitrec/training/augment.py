@@ -1,13 +1,16 @@
 """Batch augmentation on tensors (CPU or GPU), so data stays in memory with no per-image Python work.
 
 ``light`` is the classic MNIST recipe (small affine jitter). ``robust`` imitates what real input does to a
-digit: pen thickness (dilate/erode), rotation, shear and scale, elastic wobble, blur and noise.
+digit: pen thickness (dilate/erode), rotation, shear and scale, elastic wobble, blur and noise. ``objects``
+is for upright pictures of things (Fashion-MNIST): a shoe or a shirt mirrored is still one, but rotated or
+slanted it is not what the test set holds, so it flips, shifts and hides random patches (random erasing).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -23,6 +26,8 @@ class AugmentConfig:
     thickness: float = 0.0  # probability of a dilate or erode
     blur: float = 0.0  # probability of a slight blur
     noise: float = 0.0  # std of additive noise
+    hflip: float = 0.0  # probability of a mirror image
+    erase: float = 0.0  # probability of a random rectangle filled with noise (2-20 % of the image)
 
 
 LEVELS = {
@@ -32,6 +37,7 @@ LEVELS = {
     # left to learn is shape: slant and rotation, elastic wobble, some thickness, blur and noise.
     "robust": AugmentConfig(rotate=12, shear=0.2, scale=(0.9, 1.1), translate=1.0, elastic=1.2,
                             thickness=0.3, blur=0.2, noise=0.02),
+    "objects": AugmentConfig(translate=2.5, hflip=0.5, erase=0.5),
 }
 
 
@@ -57,10 +63,11 @@ def augment(x: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator | No
     tx = uniform(-cfg.translate, cfg.translate, b) * (2 / w)
     ty = uniform(-cfg.translate, cfg.translate, b) * (2 / h)
     cos, sin = torch.cos(angle), torch.sin(angle)
-    # inverse mapping: output coords -> input coords, so divide by scale
+    # inverse mapping: output coords -> input coords, so divide by scale; a mirror negates input x
+    mirror = torch.where(uniform(0, 1, b) < cfg.hflip, -1.0, 1.0).to(dev, dt)
     theta = torch.stack([
-        torch.stack([cos / sx, (-sin + shear * cos) / sx, tx], 1),
-        torch.stack([sin / sy, (cos + shear * sin) / sy, ty], 1),
+        torch.stack([mirror * cos / sx, (-sin + shear * cos) / sx, tx], 1),
+        torch.stack([mirror * sin / sy, (cos + shear * sin) / sy, ty], 1),
     ], 1)
     grid = F.affine_grid(theta, (b, 1, h, w), align_corners=False)
     if cfg.elastic:
@@ -73,4 +80,24 @@ def augment(x: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator | No
         x = torch.where(uniform(0, 1, b, 1, 1, 1) < cfg.blur, blurred, x)
     if cfg.noise:
         x = x + torch.randn(x.shape, generator=generator, device="cpu").to(dev, dt) * cfg.noise
+    if cfg.erase:
+        x = _erase(x, cfg.erase, uniform, generator)
     return x.clamp_(0.0, 1.0)
+
+
+def _erase(x: torch.Tensor, p: float, uniform: Callable[..., torch.Tensor],
+           generator: torch.Generator | None) -> torch.Tensor:
+    """Random erasing (Zhong et al., 2017): with probability ``p`` an image gets one rectangle of 2-20 % of
+    its area, aspect 0.3-3.3, filled with noise — the model must not lean on any single part."""
+    b, _, h, w = x.shape
+    area = uniform(0.02, 0.2, b) * (h * w)
+    aspect = torch.exp(uniform(math.log(0.3), math.log(3.3), b))
+    half_h, half_w = (area * aspect).sqrt() / 2, (area / aspect).sqrt() / 2
+    cy, cx = uniform(0, h, b), uniform(0, w, b)
+    rows = torch.arange(h, device=x.device, dtype=x.dtype).view(1, h, 1)
+    cols = torch.arange(w, device=x.device, dtype=x.dtype).view(1, 1, w)
+    inside = (((rows - cy.view(b, 1, 1)).abs() <= half_h.view(b, 1, 1))
+              & ((cols - cx.view(b, 1, 1)).abs() <= half_w.view(b, 1, 1))
+              & (uniform(0, 1, b) < p).view(b, 1, 1))
+    fill = torch.rand(x.shape, generator=generator, device="cpu").to(x.device, x.dtype)
+    return torch.where(inside.unsqueeze(1), fill, x)
