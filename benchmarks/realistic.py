@@ -8,7 +8,7 @@ on a canvas or on photographed paper. Only test digits are used, so nothing here
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -21,6 +21,8 @@ class Sample:
     data: bytes  # an encoded image file, as a user would upload it
     label: str  # the digit, or the digit string
     kind: str
+    parts: list[np.ndarray] = field(default_factory=list, repr=False)  # a string's digits as drawn, one by one
+    touching: bool = False
 
 
 def holes(mask: np.ndarray, min_fraction: float = 0.004) -> int:
@@ -162,6 +164,13 @@ def photo_of_digit(digit28: np.ndarray, rng: np.random.Generator) -> bytes:
 
 def digit_string(digits: list[np.ndarray], rng: np.random.Generator, touching: bool, photo: bool) -> bytes:
     """2-8 digits written in a row: random gaps, or touching (overlapping strokes) when ``touching``."""
+    return draw_string(digits, rng, touching, photo)[0]
+
+
+def draw_string(digits: list[np.ndarray], rng: np.random.Generator, touching: bool,
+                photo: bool) -> tuple[bytes, list[np.ndarray]]:
+    """:func:`digit_string`, and also each digit's ink as drawn (float, [0, 1]), to tell segmentation errors
+    from recognition errors."""
     height = int(rng.uniform(50, 110))
     pen = rng.uniform(0.08, 0.16) * height
     inks = [_trim(pen_digit(d, height, pen, rng)) for d in digits]
@@ -180,11 +189,11 @@ def digit_string(digits: list[np.ndarray], rng: np.random.Generator, touching: b
     line = _trim(line)
     if photo:
         pad_h, pad_w = int(line.shape[0] * rng.uniform(1.6, 3)), int(line.shape[1] * rng.uniform(1.15, 1.5))
-        return paper_photo(line, rng, (pad_h, pad_w))
+        return paper_photo(line, rng, (pad_h, pad_w)), inks
     pad = height // 2
     canvas = np.pad(line, pad)
     grey = np.round(255 * (1 - canvas)).astype(np.uint8)
-    return _encode(grey)
+    return _encode(grey), inks
 
 
 def make_sets(images: np.ndarray, labels: np.ndarray, n: int, seed: int = 0) -> dict[str, list[Sample]]:
@@ -199,6 +208,6 @@ def make_sets(images: np.ndarray, labels: np.ndarray, n: int, seed: int = 0) -> 
         sets["photo"].append(Sample(photo_of_digit(images[i], rng), str(labels[i]), "photo"))
         idx = [pick() for _ in range(int(rng.integers(2, 9)))]
         touching = rng.random() < 0.25
-        sets["string"].append(Sample(digit_string([images[j] for j in idx], rng, touching, photo=rng.random() < 0.5),
-                                     "".join(str(labels[j]) for j in idx), "string"))
+        data, parts = draw_string([images[j] for j in idx], rng, touching, photo=rng.random() < 0.5)
+        sets["string"].append(Sample(data, "".join(str(labels[j]) for j in idx), "string", parts, touching))
     return sets

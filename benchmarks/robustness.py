@@ -4,8 +4,11 @@ Builds canvas drawings, photos of paper and digit strings from MNIST *test* digi
 reports, per set, the accuracy of (a) the lessons' naive recipe — grey, resize to 28×28, invert — and
 (b) digitrec's pipeline, both with the same model. Strings count only when the whole string is right;
 the naive recipe has no string reader, so it gets one guess for the whole image (a single digit).
+For strings it also reports the strings with gaps and with touching digits apart, and "digits alone": each
+digit of each string as drawn, prepared and read on its own — what a perfect segmentation would score,
+the recognizer's ceiling on this set.
 
-    python benchmarks/robustness.py [--n 1000] [--model DIR] [--seed 0] [--json]
+    python benchmarks/robustness.py [--n 1000] [--model DIR] [--seed 0] [--tta] [--json]
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from realistic import make_sets  # noqa: E402
 
 from digitrec.data import load_dataset  # noqa: E402
 from digitrec.inference import Recognizer  # noqa: E402
+from digitrec.preprocess.segment import to_model_input  # noqa: E402
 
 
 def naive(recognizer: Recognizer, data: bytes) -> str:
@@ -40,16 +44,23 @@ def ours(recognizer: Recognizer, data: bytes, kind: str) -> str:
     return "" if answer.digit is None else str(answer.digit)
 
 
-def run(n: int, model: str | None, seed: int) -> dict:
+def digits_alone(recognizer: Recognizer, sample) -> str:
+    """A string read with perfect segmentation: every digit as drawn, prepared and read on its own."""
+    images = np.stack([to_model_input(np.round(np.clip(ink, 0, 1) * 255).astype(np.uint8)) for ink in sample.parts])
+    return "".join(recognizer.classes[i] for i in recognizer.probabilities(images).argmax(1))
+
+
+def run(n: int, model: str | None, seed: int, tta: bool = False) -> dict:
     test = load_dataset("mnist", "test")
-    recognizer = Recognizer(model, threads=1)
+    recognizer = Recognizer(model, threads=1, tta=tta)
+    plain = Recognizer(model, threads=1)  # the naive recipe gets no test-time augmentation
     sets = make_sets(test.images, test.labels, n, seed)
     results = {}
     for kind, samples in sets.items():
         t = time.perf_counter()
         mine = [ours(recognizer, s.data, kind) for s in samples]
         seconds = time.perf_counter() - t
-        base = [naive(recognizer, s.data) for s in samples]
+        base = [naive(plain, s.data) for s in samples]
         results[kind] = {
             "n": len(samples),
             "naive": float(np.mean([b == s.label for b, s in zip(base, samples)])),
@@ -57,7 +68,13 @@ def run(n: int, model: str | None, seed: int) -> dict:
             "ms_per_image": 1000 * seconds / len(samples),
             "errors": [(s.label, m) for m, s in zip(mine, samples) if m != s.label][:20],
         }
-    return {"model": recognizer.info, "seed": seed, "sets": results}
+        if kind == "string":
+            right = np.array([m == s.label for m, s in zip(mine, samples)])
+            touching = np.array([s.touching for s in samples])
+            results[kind]["gaps"] = float(right[~touching].mean())
+            results[kind]["touching"] = float(right[touching].mean())
+            results[kind]["digits_alone"] = float(np.mean([digits_alone(recognizer, s) == s.label for s in samples]))
+    return {"model": recognizer.info, "seed": seed, "tta": tta, "sets": results}
 
 
 def main() -> None:
@@ -65,16 +82,21 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1000, help="samples per set")
     parser.add_argument("--model", default=None, help="model directory (default: bundled)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tta", action="store_true", help="digitrec with test-time augmentation")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    out = run(args.n, args.model, args.seed)
+    out = run(args.n, args.model, args.seed, args.tta)
     if args.json:
         print(json.dumps(out, indent=2))
         return
-    print(f"model {out['model']['name']} {out['model']['version']}, {args.n} samples per set, seed {args.seed}")
+    print(f"model {out['model']['name']} {out['model']['version']}, {args.n} samples per set, seed {args.seed}"
+          f"{', test-time augmentation' if args.tta else ''}")
     print(f"{'set':8} {'naive':>8} {'digitrec':>9} {'ms/image':>9}")
     for kind, r in out["sets"].items():
         print(f"{kind:8} {r['naive'] * 100:7.2f}% {r['digitrec'] * 100:8.2f}% {r['ms_per_image']:9.2f}")
+        if kind == "string":
+            print(f"   with gaps {r['gaps'] * 100:.2f}%, touching {r['touching'] * 100:.2f}%, "
+                  f"digits alone (perfect segmentation) {r['digits_alone'] * 100:.2f}%")
         print("   first errors (truth, ours):", r["errors"][:10])
 
 
