@@ -133,7 +133,7 @@ def test_objects_augmentation_mirrors_and_erases_but_never_rotates():
     assert torch.allclose(out[mirrored], x[mirrored].flip(-1), atol=1e-4)
     erased = augment(torch.zeros(400, 1, 28, 28), AugmentConfig(erase=0.5), torch.Generator().manual_seed(0))
     touched = erased.flatten(1).gt(0).sum(1)
-    assert 0.4 < touched.gt(0).float().mean() < 0.6 and touched.max() <= 0.21 * 784
+    assert 0.4 < touched.gt(0).float().mean() < 0.6 and touched.max() <= 0.25 * 784  # 2-20 % of the area, edges rounded up
     assert LEVELS["objects"].rotate == LEVELS["objects"].shear == 0
 
 

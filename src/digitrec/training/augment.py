@@ -63,8 +63,9 @@ def augment(x: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator | No
     tx = uniform(-cfg.translate, cfg.translate, b) * (2 / w)
     ty = uniform(-cfg.translate, cfg.translate, b) * (2 / h)
     cos, sin = torch.cos(angle), torch.sin(angle)
-    # inverse mapping: output coords -> input coords, so divide by scale; a mirror negates input x
-    mirror = torch.where(uniform(0, 1, b) < cfg.hflip, -1.0, 1.0).to(dev, dt)
+    # inverse mapping: output coords -> input coords, so divide by scale; a mirror negates input x.
+    # (No draw without flips: the other levels keep their random streams, so their models stay reproducible.)
+    mirror = torch.where(uniform(0, 1, b) < cfg.hflip, -1.0, 1.0).to(dev, dt) if cfg.hflip else 1.0
     theta = torch.stack([
         torch.stack([mirror * cos / sx, (-sin + shear * cos) / sx, tx], 1),
         torch.stack([mirror * sin / sy, (cos + shear * sin) / sy, ty], 1),
