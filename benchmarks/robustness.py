@@ -53,7 +53,7 @@ def digits_alone(recognizer: Recognizer, sample) -> str:
 def run(n: int, model: str | None, seed: int, tta: bool = False) -> dict:
     test = load_dataset("mnist", "test")
     recognizer = Recognizer(model, threads=1, tta=tta)
-    plain = Recognizer(model, threads=1)  # the naive recipe gets no test-time augmentation
+    plain = Recognizer(model, threads=1) if tta else recognizer  # the naive recipe gets no test-time augmentation
     sets = make_sets(test.images, test.labels, n, seed)
     results = {}
     for kind, samples in sets.items():

@@ -63,7 +63,7 @@ def make_config(model: str | None = None, preset: str | None = None, **options: 
         if preset not in PRESETS:
             raise UsageError(f"unknown preset '{preset}'; known presets: {', '.join(PRESETS)}")
         chosen.update(PRESETS[preset])
-        chosen.update(DATASET_PRESETS.get((preset, options.get("dataset") or "mnist"), {}))
+        chosen.update(DATASET_PRESETS.get((preset, options.get("dataset") or TrainConfig.dataset), {}))
     if model is not None:
         chosen["model"] = model
     info = get_model_info(chosen.get("model", "fast"))
