@@ -119,7 +119,7 @@ def test_bad_options_are_usage_errors(option, message):
 def test_best_preset_follows_the_dataset_and_explicit_options_still_win():
     digits, clothes = make_config(preset="best"), make_config(preset="best", dataset="fashion-mnist")
     assert (digits.augment, digits.model_options) == ("light", {})
-    assert (clothes.augment, clothes.model_options) == ("objects", {"final_convs": 2})
+    assert (clothes.augment, clothes.model_options) == ("objects", {"final_convs": 2, "width": 48})
     assert make_config(preset="best", dataset="fashion-mnist", augment="light").augment == "light"
 
 

@@ -24,7 +24,7 @@ def train(
     model: Optional[str] = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     preset: Optional[str] = typer.Option(None, "--preset", help="A whole recipe: fast (≥99 % in seconds on a "
                                          "CPU) or best (highest accuracy, slower; on fashion-mnist it "
-                                         "flips and erases instead of rotating, with one more convolution)."),
+                                         "flips and erases instead of rotating, on a wider network)."),
     epochs: Optional[int] = typer.Option(None, "--epochs", "-e", help="Passes over the training data."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", help="Examples per step."),
     lr: Optional[float] = typer.Option(None, "--lr", help="(Peak) learning rate."),

@@ -19,9 +19,10 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 # Where a dataset needs another recipe for the same goal. Clothes are upright and often mirror-symmetric:
 # flips and random erasing instead of the digits' rotations, and one more convolution at 7×7 for the
-# finer distinctions (shirt, T-shirt, pullover, coat).
+# finer distinctions (shirt, T-shirt, pullover, coat), on 1.5× wider layers: at the digits' width the network
+# fitted its augmented training set to only 95.3 % (94.2 % test) — too small, not overfitting.
 DATASET_PRESETS: dict[tuple[str, str], dict[str, Any]] = {
-    ("best", "fashion-mnist"): {"augment": "objects", "model_options": {"final_convs": 2}},
+    ("best", "fashion-mnist"): {"augment": "objects", "model_options": {"final_convs": 2, "width": 48}},
 }
 
 
