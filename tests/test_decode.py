@@ -6,13 +6,20 @@ import io
 import struct
 import zlib
 
+import importlib
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from PIL import Image
 
 from digitrec.errors import ImageError
 from digitrec.preprocess import decode, prepare_bytes, to_grey
 from digitrec.preprocess.decode import MAX_PIXELS, WORK_SIDE
+
+decode_module = importlib.import_module("digitrec.preprocess.decode")  # the package exports a function of that name
 
 
 def png(array: np.ndarray, mode: str | None = None, **save) -> bytes:
@@ -34,6 +41,21 @@ def test_transparent_canvas_png_is_composited_on_white():
     grey = to_grey(decode(png(rgba)))
     assert grey[0, 0] == 255 and grey[60, 60] == 0
     assert prepare_bytes(png(rgba)).image is not None
+
+
+def _half_transparent(*ink: int) -> np.ndarray:
+    return np.array([[[*ink, 128]]], np.uint8).repeat(10, 0).repeat(10, 1)
+
+
+@pytest.mark.parametrize("data, expected", [
+    (png(_half_transparent(0, 0, 0)), 127),  # a half-transparent black pen: grey, one plane
+    (png(_half_transparent(0, 128)[..., :2], mode="LA"), 127),  # the same as grey + alpha (Pillow's path)
+    (png(_half_transparent(200, 100, 0)), (227, 177, 127)),  # orange: each channel halfway to white
+])
+def test_half_transparent_ink_is_blended_with_white(data, expected):
+    decoded = decode(data)
+    assert decoded.ndim == (2 if isinstance(expected, int) else 3)
+    assert np.abs(decoded[5, 5].astype(int) - np.array(expected)).max() <= 1
 
 
 def test_sixteen_bit_png_is_scaled_not_clipped():
@@ -112,3 +134,26 @@ def test_bomb_limit_is_above_a_12000_by_9000_photo():
 ])
 def test_blank_images_give_no_digit(array):
     assert prepare_bytes(png(array)).image is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(np.uint8, st.tuples(st.integers(1, 40), st.integers(1, 40), st.sampled_from([1, 3, 4]))))
+def test_canvas_fast_path_decodes_exactly_as_pillow(pixels):
+    """8-bit grey/RGB/RGBA PNGs (what canvases export) skip Pillow; the result must not change."""
+    data = png(pixels[..., 0] if pixels.shape[2] == 1 else pixels)
+    fast = decode_module._decode_plain_png(data, WORK_SIDE)
+    assert fast is not None
+    reference = decode_module._decode_with_pillow(data, "image", WORK_SIDE)
+    assert fast[1] == reference[1] == (pixels.shape[1], pixels.shape[0])
+    assert fast[0].shape == reference[0].shape and np.array_equal(fast[0], reference[0])
+
+
+@pytest.mark.parametrize("data", [
+    png(np.zeros((8, 8), np.uint8), mode="P"),  # palette
+    png(np.zeros((8, 8, 3), np.uint8), transparency=(0, 0, 0)),  # a transparent colour key
+    png(digit_one().astype(np.uint16) * 257),  # 16 bits
+    png(np.zeros((8, WORK_SIDE + 1), np.uint8)),  # larger than the work size: Pillow reduces it
+    png(digit_one())[:-20],  # truncated
+])
+def test_other_pngs_take_pillows_path(data):
+    assert decode_module._decode_plain_png(data, WORK_SIDE) is None

@@ -11,10 +11,9 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from digitrec.errors import ImageError, UsageError
-from digitrec.preprocess.decode import MAX_PIXELS
+from digitrec.preprocess.decode import MAX_PIXELS, PNG_SIGNATURE
 
 MNIST_PIXELS = 28 * 28
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def from_base64(text: str, what: str = "image") -> bytes:
