@@ -8,6 +8,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
+from digitrec.errors import UsageError
 from digitrec.export.onnx_export import export_torch
 from digitrec.models import MODELS
 from digitrec.models.zoo import BUILDERS, build
@@ -29,6 +30,22 @@ def test_every_catalog_model_has_a_builder():
 ])
 def test_lesson_models_match_the_lessons(name, params):
     assert sum(p.numel() for p in build(name).parameters()) == params
+
+
+@pytest.mark.parametrize("options, params", [
+    ({}, 140_458),  # the MNIST preset's network
+    ({"final_convs": 2, "width": 48}, 646_522),  # Fashion-MNIST's: 1.5× wider, one more convolution at 7×7
+])
+def test_best_scales_with_its_options(options, params):
+    model = build("best", **options)
+    assert sum(p.numel() for p in model.parameters()) == params
+    assert model(torch.rand(2, 1, 28, 28)).shape == (2, 10)
+
+
+@pytest.mark.parametrize("options", [{"final_convs": 0}, {"width": 0}])
+def test_best_rejects_an_empty_network(options):
+    with pytest.raises(UsageError, match="model best needs"):
+        build("best", **options)
 
 
 @pytest.mark.parametrize("name", TORCH_MODELS)
