@@ -148,12 +148,25 @@ def test_canvas_fast_path_decodes_exactly_as_pillow(pixels):
     assert fast[0].shape == reference[0].shape and np.array_equal(fast[0], reference[0])
 
 
+def _damaged(data: bytes) -> bytes:
+    """Flip bits in the middle of the pixel data (a copy gone wrong), leaving the structure intact."""
+    at = data.index(b"IDAT") + 30
+    return data[:at] + bytes([data[at] ^ 0xFF, data[at + 1] ^ 0x55]) + data[at + 2 :]
+
+
 @pytest.mark.parametrize("data", [
     png(np.zeros((8, 8), np.uint8), mode="P"),  # palette
     png(np.zeros((8, 8, 3), np.uint8), transparency=(0, 0, 0)),  # a transparent colour key
     png(digit_one().astype(np.uint16) * 257),  # 16 bits
     png(np.zeros((8, WORK_SIDE + 1), np.uint8)),  # larger than the work size: Pillow reduces it
     png(digit_one())[:-20],  # truncated
+    _damaged(png(digit_one())),  # a chunk that fails its CRC
 ])
 def test_other_pngs_take_pillows_path(data):
     assert decode_module._decode_plain_png(data, WORK_SIDE) is None
+
+
+def test_damaged_png_is_one_clear_error_and_nothing_on_stderr(capfd):
+    with pytest.raises(ImageError, match="corrupt or truncated"):
+        decode(_damaged(png(digit_one())), "scan.png")
+    assert capfd.readouterr().err == ""  # libpng, had it seen the file, would have printed its own message

@@ -11,6 +11,7 @@ import io
 import os
 import struct
 import warnings
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -111,16 +112,18 @@ def _decode_plain_png(data: bytes, max_side: int) -> tuple[np.ndarray, tuple[int
 
 
 def _png_chunk_kinds(data: bytes) -> Iterator[bytes]:
-    """The chunk types of a PNG, up to IEND or to where the data stops making sense."""
+    """The chunk types of a PNG, up to IEND or to the first chunk that is cut short or fails its CRC (a
+    damaged file goes to Pillow, which explains it, rather than to libpng, which prints to stderr)."""
     offset = len(PNG_SIGNATURE)
     while offset + 12 <= len(data):
         length, kind = struct.unpack_from(">I4s", data, offset)
-        offset += 12 + length
-        if offset > len(data):
+        end = offset + 8 + length
+        if end + 4 > len(data) or zlib.crc32(data[offset + 4 : end]) != struct.unpack_from(">I", data, end)[0]:
             return
         yield kind
         if kind == b"IEND":
             return
+        offset = end + 4
 
 
 def _to_8bit(image: Image.Image) -> Image.Image:
