@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -129,3 +130,15 @@ def test_pipeline_output_is_a_valid_model_input_or_none(image):
     if out is not None:
         assert out.shape == (28, 28) and out.dtype == np.float32
         assert np.isfinite(out).all() and out.min() >= 0.0 and out.max() <= 1.0
+
+
+def test_otsu_splits_two_modes_between_them():
+    hist = np.zeros(256, np.float32)
+    hist[30:50], hist[200:220] = 100, 40  # paper around 40, ink around 210
+    assert 49 <= stages.otsu(hist) < 200
+
+
+@pytest.mark.parametrize("hist", [np.zeros(256, np.float32), np.eye(1, 256, 77, dtype=np.float32).ravel(),
+                                  np.ones(1, np.float32)])
+def test_otsu_of_a_degenerate_histogram_is_a_level_not_a_crash(hist):
+    assert 0 <= stages.otsu(hist) < hist.size

@@ -96,9 +96,10 @@ def otsu(hist: np.ndarray) -> int:
     weight = np.cumsum(hist)
     mass = np.cumsum(hist * levels)
     total, total_mass = weight[-1], mass[-1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        between = (total_mass * weight - total * mass) ** 2 / (weight * (total - weight))
-    return int(np.nanargmax(np.nan_to_num(between, nan=-1.0, posinf=-1.0)))
+    denominator = weight * (total - weight)
+    between = np.full(hist.size, -1.0)  # a split with an empty side is never the best
+    np.divide((total_mass * weight - total * mass) ** 2, denominator, out=between, where=denominator > 0)
+    return int(between.argmax())
 
 
 def ink_mask(ink: np.ndarray, min_contrast: int = MIN_CONTRAST) -> np.ndarray | None:
