@@ -11,12 +11,12 @@ import io
 import os
 import struct
 import warnings
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
+import pyspng
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from digitrec.errors import ImageError
@@ -85,14 +85,11 @@ def _decode_with_pillow(data: bytes, name: str, max_side: int) -> tuple[np.ndarr
         raise ImageError(f"{name}: corrupt or truncated image ({str(exc) or type(exc).__name__})") from None
 
 
-_BGR_TO_RGB = {3: cv2.COLOR_BGR2RGB, 4: cv2.COLOR_BGRA2RGBA}
-
-
 def _decode_plain_png(data: bytes, max_side: int) -> tuple[np.ndarray, tuple[int, int]] | None:
     """What every canvas sends — an 8-bit grey, RGB or RGBA PNG without palette, transparency key, EXIF
-    or animation, no larger than the work size — decoded by OpenCV straight into an array, without
-    Pillow's mode conversions and copies: 0.4 ms less on each request of the drawing page. None for any
-    other image, and for a truncated one; Pillow then decodes it (or explains what is wrong with it)."""
+    or animation, no larger than the work size, every chunk whole — decoded by libspng straight into an
+    array: 0.6 ms for a 280×280 canvas, where Pillow or OpenCV (libpng) take 1.1 ms. None for any other
+    image, and for a damaged one; Pillow then decodes it (or explains what is wrong with it)."""
     if len(data) < 33 or not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
         return None
     width, height, depth, colour = struct.unpack(">IIBB", data[16:26])
@@ -101,29 +98,28 @@ def _decode_plain_png(data: bytes, max_side: int) -> tuple[np.ndarray, tuple[int
     kinds = set(_png_chunk_kinds(data))
     if b"IEND" not in kinds or kinds & {b"tRNS", b"eXIf", b"acTL"}:  # truncated, or pixels mean more
         return None
-    pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if pixels is None or pixels.dtype != np.uint8 or pixels.shape[:2] != (height, width):
+    try:
+        pixels = pyspng.load(data)
+    except RuntimeError:
         return None
-    if pixels.ndim == 3:
-        pixels = cv2.cvtColor(pixels, _BGR_TO_RGB[pixels.shape[2]])
-        if pixels.shape[2] == 4:
-            pixels = _on_white(pixels)
+    if pixels.dtype != np.uint8 or pixels.shape[:2] != (height, width):
+        return None
+    if pixels.ndim == 3 and pixels.shape[2] == 4:
+        pixels = _on_white(pixels)
     return pixels, (width, height)
 
 
 def _png_chunk_kinds(data: bytes) -> Iterator[bytes]:
-    """The chunk types of a PNG, up to IEND or to the first chunk that is cut short or fails its CRC (a
-    damaged file goes to Pillow, which explains it, rather than to libpng, which prints to stderr)."""
+    """The chunk types of a PNG, up to IEND or to where the data is cut short."""
     offset = len(PNG_SIGNATURE)
     while offset + 12 <= len(data):
         length, kind = struct.unpack_from(">I4s", data, offset)
-        end = offset + 8 + length
-        if end + 4 > len(data) or zlib.crc32(data[offset + 4 : end]) != struct.unpack_from(">I", data, end)[0]:
+        offset += 12 + length
+        if offset > len(data):
             return
         yield kind
         if kind == b"IEND":
             return
-        offset = end + 4
 
 
 def _to_8bit(image: Image.Image) -> Image.Image:
