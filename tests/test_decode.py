@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import struct
 import zlib
-
-import importlib
 
 import numpy as np
 import pytest
