@@ -8,7 +8,7 @@ import sys
 import typer
 
 from digitrec import __version__
-from digitrec.cli import data, evaluate, export, feedback, predict, serve, train
+from digitrec.cli import data, evaluate, export, feedback, predict, serve, train, train_reader
 from digitrec.cli import compare, report, sweep
 from digitrec.cli import jobs, models
 from digitrec.cli.output import err_console, fail
@@ -27,6 +27,7 @@ app = typer.Typer(
 )
 app.add_typer(data.app, name="data")
 app.command("train")(train.train)
+app.command("train-reader")(train_reader.train_reader)
 app.command("evaluate")(evaluate.evaluate)
 app.command("export")(export.export)
 app.command("predict")(predict.predict)

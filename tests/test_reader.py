@@ -1,0 +1,101 @@
+"""The number reader: what it is given (the line strip), how its output is decoded, the bundled reader on
+touching MNIST test digits, and `digitrec train-reader` end to end."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra.numpy import arrays
+
+from digitrec.inference.reader import BLANK, NumberReader, best_path
+from digitrec.modeldir import BUNDLED
+from digitrec.preprocess.lines import LINE_HEIGHT, MARGIN, STEP, to_line_input
+
+from conftest import run_cli
+
+
+@settings(max_examples=200, deadline=None)
+@given(arrays(np.uint8, st.tuples(st.integers(1, 120), st.integers(1, 400)),
+              elements=st.sampled_from([0, 0, 0, 40, 255])))
+def test_line_input_is_always_a_valid_strip(piece):
+    line = to_line_input(piece)
+    if not piece.any():
+        assert line is None
+        return
+    assert line.image.dtype == np.float32 and line.image.shape[0] == LINE_HEIGHT
+    assert line.image.shape[1] % STEP == 0 and line.image.shape[1] >= 2 * MARGIN + 1
+    assert 0.0 <= line.image.min() and line.image.max() <= 1.0 and line.image.max() > 0
+    # every output step maps back onto a column at or right of the first ink, monotonically
+    columns = [line.piece_column(t) for t in range(line.image.shape[1] // STEP)]
+    assert columns == sorted(columns)
+
+
+def test_line_input_keeps_the_run_at_digit_height_and_maps_columns_back():
+    piece = np.zeros((120, 400), np.uint8)
+    piece[20:100, 50:250] = 255  # 80 px tall, 200 wide: scaled by 1/4 to MNIST's 20 px
+    line = to_line_input(piece)
+    rows = np.flatnonzero(line.image.max(1) > 0.5)
+    assert rows[-1] - rows[0] + 1 == 20 and line.scale == pytest.approx(0.25)
+    assert line.image.shape[1] == 50 + 2 * MARGIN + (-(50 + 2 * MARGIN)) % STEP
+    assert line.piece_column(0) == pytest.approx(50 + (STEP / 2 - MARGIN) * 4)
+    last = line.image.shape[1] // STEP - 1
+    assert line.piece_column(last) > 240  # the last step lies over the right end of the run
+
+
+def test_best_path_merges_repeats_and_splits_at_blanks():
+    steps = [1, 1, BLANK, 1, 7, 7, BLANK, BLANK, 3]
+    log_probs = np.full((len(steps), 11), np.log(0.01), np.float32)
+    for t, c in enumerate(steps):
+        log_probs[t, c] = np.log(0.9)
+    log_probs[4, 7] = np.log(0.95)  # the surer of the two 7 steps
+    read = best_path(log_probs)
+    assert [int(p.argmax()) for p, _ in read] == [1, 1, 7, 3]
+    assert [step for _, step in read][2] == 4
+    assert all(abs(p.sum() - 1) < 1e-5 for p, _ in read)
+    assert best_path(np.tile(np.eye(11, dtype=np.float32)[BLANK], (5, 1))) == []
+
+
+def touching(digits: list[np.ndarray], overlap: int) -> np.ndarray:
+    """MNIST digits (bright on black) 3× their size, each overlapping the previous by ``overlap`` px."""
+    big = [cv2.resize(d, (84, 84), interpolation=cv2.INTER_CUBIC) for d in digits]
+    inks = [b[:, np.flatnonzero(b.max(0) > 40)[0] : np.flatnonzero(b.max(0) > 40)[-1] + 1] for b in big]
+    canvas = np.zeros((84, sum(i.shape[1] for i in inks)), np.uint8)
+    x = 0
+    for ink in inks:
+        region = canvas[:, x : x + ink.shape[1]]
+        np.maximum(region, ink, out=region)
+        x += ink.shape[1] - overlap
+    return canvas[:, : x + overlap]
+
+
+def test_bundled_reader_reads_touching_test_digits(mnist_test):
+    reader = NumberReader(threads=1)
+    rng = np.random.default_rng(3)
+    right = 0
+    for _ in range(40):
+        idx = rng.integers(len(mnist_test), size=int(rng.integers(2, 5)))
+        piece = touching([mnist_test.images[i] for i in idx], overlap=8)
+        read = reader.read([piece])[0]
+        text = "".join(str(int(p.argmax())) for p, _ in read)
+        right += text == "".join(str(mnist_test.labels[i]) for i in idx)
+        columns = [c for _, c in read]
+        assert columns == sorted(columns) and all(0 <= c < piece.shape[1] for c in columns)
+    assert right >= 36, right  # ≥ 90 % of runs of 2-4 touching digits read whole
+    assert (BUNDLED / "reader.onnx").stat().st_size < 200 * 1024
+
+
+def test_train_reader_writes_a_reader_that_loads(tmp_path):
+    out = tmp_path / "reader"
+    result = run_cli("train-reader", "--epochs", "1", "--runs", "256", "--out", str(out), "--json", check=True)
+    summary = json.loads(result.stdout_text.strip().splitlines()[-1])
+    assert summary["config"]["epochs"] == 1 and len(summary["history"]) == 1
+    assert 0.0 <= summary["val_run_accuracy_int8"] <= 1.0
+    assert sorted(p.name for p in out.iterdir()) == ["reader.onnx", "training.json"]
+    reader = NumberReader(out / "reader.onnx", threads=1)
+    piece = np.zeros((40, 90), np.uint8)
+    piece[5:35, 10:14] = 255
+    assert len(reader.read([piece, np.zeros((5, 5), np.uint8)])) == 2  # an untrained reader may read anything
