@@ -4,9 +4,10 @@ Builds canvas drawings, photos of paper and digit strings from MNIST *test* digi
 reports, per set, the accuracy of (a) the lessons' naive recipe — grey, resize to 28×28, invert — and
 (b) digitrec's pipeline, both with the same model. Strings count only when the whole string is right;
 the naive recipe has no string reader, so it gets one guess for the whole image (a single digit).
-For strings it also reports the strings with gaps and with touching digits apart, and "digits alone": each
-digit of each string as drawn, prepared and read on its own — what a perfect segmentation would score,
-the recognizer's ceiling on this set.
+For strings it also reports the strings with gaps and with touching digits apart; "digits alone": each
+digit of each string as drawn, prepared and read on its own by the digit classifier — what a perfect
+segmentation would score with that model alone; and the strings read without the number reader (the
+recognition-guided splitter alone), to show what the reader adds.
 
     python benchmarks/robustness.py [--n 1000] [--model DIR] [--seed 0] [--tta] [--json]
 """
@@ -74,6 +75,9 @@ def run(n: int, model: str | None, seed: int, tta: bool = False) -> dict:
             results[kind]["gaps"] = float(right[~touching].mean())
             results[kind]["touching"] = float(right[touching].mean())
             results[kind]["digits_alone"] = float(np.mean([digits_alone(recognizer, s) == s.label for s in samples]))
+            splitter = Recognizer(model, threads=1, tta=tta, number_reader=False)
+            results[kind]["without_reader"] = float(np.mean([ours(splitter, s.data, kind) == s.label
+                                                             for s in samples]))
     return {"model": recognizer.info, "seed": seed, "tta": tta, "sets": results}
 
 
@@ -96,7 +100,8 @@ def main() -> None:
         print(f"{kind:8} {r['naive'] * 100:7.2f}% {r['digitrec'] * 100:8.2f}% {r['ms_per_image']:9.2f}")
         if kind == "string":
             print(f"   with gaps {r['gaps'] * 100:.2f}%, touching {r['touching'] * 100:.2f}%, "
-                  f"digits alone (perfect segmentation) {r['digits_alone'] * 100:.2f}%")
+                  f"digits alone (perfect segmentation) {r['digits_alone'] * 100:.2f}%, "
+                  f"without the number reader (splitter only) {r['without_reader'] * 100:.2f}%")
         print("   first errors (truth, ours):", r["errors"][:10])
 
 

@@ -102,11 +102,21 @@ def test_pieces_of_one_digit_are_merged(recognizer):
     assert reading.text == "57"
 
 
-def test_touching_digits_are_split(recognizer, mnist_test):
+@pytest.mark.parametrize("number_reader", [True, False], ids=["reader", "splitter"])
+def test_touching_digits_are_split(mnist_test, number_reader):
+    """By the number reader (the default), and by the recognition-guided splitter without it."""
     digits = [pick(mnist_test, d, 3) for d in (4, 7, 3)]
     image = paper_with(digits, gap=-30)  # each digit overlaps the next
-    reading = recognizer.read_number_bytes(png(image))
+    reading = Recognizer(number_reader=number_reader).read_number_bytes(png(image))
     assert reading.text == "473"
+    assert len(reading.digits) == 3 and all(len(d.probabilities) == 10 for d in reading.digits)
+    lefts = [d.box[0] for d in reading.digits]
+    assert lefts == sorted(lefts) and reading.digits[1].box[0] < reading.digits[0].box[0] + reading.digits[0].box[2] + 40
+
+
+def test_the_number_reader_can_be_switched_off():
+    assert Recognizer()._run_reader() is not None
+    assert Recognizer(number_reader=False)._run_reader() is None
 
 
 def test_realistic_strings(recognizer, mnist_test):

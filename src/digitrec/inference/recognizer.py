@@ -13,6 +13,7 @@ import onnxruntime as ort
 
 from digitrec.errors import DigitrecError, ImageError, ModelError
 from digitrec.modeldir import BUNDLED, ONNX_FP32, ONNX_INT8, Metadata, load_metadata
+from digitrec.inference.reader import NumberReader
 from digitrec.preprocess import DEFAULT, PreprocessConfig, Prepared, decode, prepare_digit, read_bytes, to_grey
 from digitrec.preprocess.decode import decode_sized
 from digitrec.preprocess.segment import find_digits
@@ -115,7 +116,7 @@ class Recognizer:
 
     def __init__(self, model: str | os.PathLike | None = None, precision: str = "fp32",
                  threads: int = 0, preprocess: PreprocessConfig = DEFAULT, min_confidence: float = 0.0,
-                 tta: bool = False):
+                 tta: bool = False, number_reader: bool = True):
         self.model_dir = resolve_model_dir(model)
         self.meta: Metadata = load_metadata(self.model_dir, verify=True)
         if precision not in ("fp32", "int8"):
@@ -138,6 +139,9 @@ class Recognizer:
         self.min_confidence = min_confidence
         self.tta = tta
         self.classes = list(self.meta.classes)
+        self.threads = threads
+        self.use_number_reader = number_reader
+        self._number_reader: NumberReader | None = None  # loaded on the first number read
 
     @property
     def info(self) -> dict:
@@ -218,7 +222,7 @@ class Recognizer:
         scale = width / decoded.shape[1]
 
         digits = []
-        for found in find_digits(to_grey(decoded), self.probabilities):
+        for found in find_digits(to_grey(decoded), self.probabilities, self._run_reader()):
             best = int(np.argmax(found.probabilities))
             confidence = float(found.probabilities[best])
             x, y, w, h = (int(round(v * scale)) for v in found.box)
@@ -230,6 +234,14 @@ class Recognizer:
             height = int(round(decoded.shape[0] * scale))
             decoded = np.asarray(Image.fromarray(decoded).resize((width, height))) if scale != 1 else decoded
         return NumberReading(name, digits, image=decoded if trace else None)
+
+    def _run_reader(self):
+        """The bundled number reader, read with by numbers of the ten digits (unless switched off)."""
+        if not self.use_number_reader or self.classes != [str(d) for d in range(10)]:
+            return None
+        if self._number_reader is None:
+            self._number_reader = NumberReader(threads=self.threads)
+        return self._number_reader.read
 
     def read_number_file(self, path: str | os.PathLike, trace: bool = False) -> NumberReading:
         return self.read_number_bytes(read_bytes(path), str(path), trace)

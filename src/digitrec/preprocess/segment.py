@@ -2,9 +2,13 @@
 
 Connected components of the ink mask are the candidates. Specks and ruled lines are dropped; pieces of
 one digit (a 5's flag, a 7's bar, a 4 drawn in two strokes, a broken stroke) are merged into their
-neighbour; a component too wide for one digit is split recognition-guided: candidate cuts are paths
-from top to bottom that cross as little ink as possible, every piece between two cuts is scored by the
-classifier, and the segmentation with the best total (confidence and digit shape) wins.
+neighbour. Each blob is then read twice: by the digit classifier, and by the number reader (a network
+that reads a run of touching digits left to right, see :mod:`digitrec.inference.reader`). A blob too
+wide for one digit that the reader reads as several is cut between them; a blob it reads as one digit
+is answered with both models' mean. Without the reader (a model that is not of digits), a wide blob is
+split recognition-guided: candidate cuts are paths from top to bottom that cross as little ink as
+possible, every piece between two cuts is scored by the classifier, and the segmentation with the best
+total (confidence and digit shape) wins.
 """
 
 from __future__ import annotations
@@ -19,8 +23,12 @@ from digitrec.preprocess import stages
 
 # Scores 28×28 float images (N, 28, 28) -> probabilities (N, classes); supplied by the Recognizer.
 Classifier = Callable[[np.ndarray], np.ndarray]
+# Reads runs of digits (blobs: bright ink on black) -> for each blob, per digit read, left to right:
+# (probabilities, centre column); the number reader, supplied by the Recognizer for digit models.
+RunReader = Callable[[list[np.ndarray]], list[list[tuple[np.ndarray, float]]]]
 
 SPLIT_FROM = 0.8  # blobs at least this wide (× line height) are tried as touching digits too
+CUT_FROM = 0.5  # ... and this wide when the number reader reads several digits in them (a "1" is narrow)
 MAX_CUTS = 14
 PIECE_COST = 0.3  # log-prior cost of each digit: a split must explain the ink clearly better
 # Width/height of each MNIST digit class: mean and spread of log(aspect), measured on the training set.
@@ -258,14 +266,43 @@ def _split(piece: np.ndarray, height: float, classify: Classifier) -> list[tuple
     return out
 
 
+def _cut_between(piece: np.ndarray, digits: list[tuple[np.ndarray, float]]
+                 ) -> list[tuple[int, int, np.ndarray, np.ndarray]]:
+    """Cut a blob of touching digits between the digits the number reader read in it (at the least-ink
+    path between their centres), for each digit's box and image. Returns (x0, x1, model input,
+    probabilities) per digit."""
+    h, w = piece.shape
+    profile = (piece > 0).sum(0)
+    columns = []
+    for (_, a), (_, b) in zip(digits, digits[1:]):
+        lo, hi = int(np.clip(a + 0.25 * (b - a), 0, w - 1)), int(np.clip(b - 0.25 * (b - a), 0, w - 1)) + 1
+        columns.append(lo + int(profile[lo:hi].argmin()) if hi > lo else int(np.clip((a + b) / 2, 0, w - 1)))
+    paths = [np.zeros(h, np.int32), *_cut_paths(piece, columns, drift=0.15), np.full(h, w, np.int32)]
+    xs = np.arange(w)[None, :]
+    out = []
+    for (probabilities, _), left, right in zip(digits, paths, paths[1:]):
+        part = np.where((xs >= left[:, None]) & (xs < right[:, None]), piece, 0).astype(np.uint8)
+        cols = np.flatnonzero(part.any(0))
+        image = to_model_input(part)
+        if image is None:  # the cut left this digit no ink of its own: box it between the cuts
+            image, cols = np.zeros((28, 28), np.float32), np.array([int(left.mean()), int(right.mean()) - 1])
+        out.append((int(cols[0]), int(cols[-1]) + 1, image, probabilities))
+    return out
+
+
 def _clearly_one(piece: np.ndarray, probabilities: np.ndarray, height: float) -> bool:
     """A wide-ish blob the classifier reads confidently as a digit of plausible shape needs no split."""
     digit = int(probabilities.argmax())
     return probabilities[digit] >= 0.9 and _shape_score(piece, height, digit) > -PIECE_COST - 2.0
 
 
-def find_digits(grey: np.ndarray, classify: Classifier) -> list[FoundDigit]:
-    """Every digit in a grey image, in reading order (lines top to bottom, digits left to right)."""
+def find_digits(grey: np.ndarray, classify: Classifier, read_runs: RunReader | None = None) -> list[FoundDigit]:
+    """Every digit in a grey image, in reading order (lines top to bottom, digits left to right).
+
+    With the number reader (``read_runs``), every blob is also read by it: a wide blob it reads as several
+    digits is cut between them; a blob it reads as one digit gets the mean of its and the classifier's
+    probabilities (two different models, each wrong where the other is often right). Without it, or when
+    it reads nothing in a wide blob, a wide blob the classifier is not sure of goes to the splitter."""
     found = ink_components(grey)
     if found is None:
         return []
@@ -277,13 +314,21 @@ def find_digits(grey: np.ndarray, classify: Classifier) -> list[FoundDigit]:
         pieces = [(b, _blob_ink(ink, labels, b)) for b in blobs]
         wholes = [(b, piece, to_model_input(piece)) for b, piece in pieces]
         wholes = [(b, piece, image) for b, piece, image in wholes if image is not None]
-        probabilities = classify(np.stack([image for *_, image in wholes])) if wholes else []
-        for (b, piece, image), p in zip(wholes, probabilities):
-            if b.w < SPLIT_FROM * max(b.h, height) or _clearly_one(piece, p, height):
-                out.append(FoundDigit((b.x, b.y, b.w, b.h), image, p, line_no))
+        if not wholes:
+            continue
+        probabilities = classify(np.stack([image for *_, image in wholes]))
+        readings = read_runs([piece for _, piece, _ in wholes]) if read_runs is not None else [[]] * len(wholes)
+        for (b, piece, image), p, read in zip(wholes, probabilities, readings):
+            if len(read) > 1 and b.w >= CUT_FROM * max(b.h, height):
+                parts = _cut_between(piece, read)
+            elif len(read) == 1:
+                parts = [(0, b.w, image, (p + read[0][0]) / 2)]
+            elif b.w >= SPLIT_FROM * max(b.h, height) and not _clearly_one(piece, p, height):
+                parts = _split(piece, max(height, b.h), classify)
             else:
-                for x0, x1, part_image, part_p in _split(piece, max(height, b.h), classify):
-                    rows = np.flatnonzero(piece[:, x0:x1].any(1))
-                    y0, y1 = (int(rows[0]), int(rows[-1]) + 1) if rows.size else (0, b.h)
-                    out.append(FoundDigit((b.x + x0, b.y + y0, x1 - x0, y1 - y0), part_image, part_p, line_no))
+                parts = [(0, b.w, image, p)]
+            for x0, x1, part_image, part_p in parts:
+                rows = np.flatnonzero(piece[:, x0:x1].any(1))
+                y0, y1 = (int(rows[0]), int(rows[-1]) + 1) if rows.size else (0, b.h)
+                out.append(FoundDigit((b.x + x0, b.y + y0, x1 - x0, y1 - y0), part_image, part_p, line_no))
     return out
