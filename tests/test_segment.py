@@ -132,3 +132,15 @@ def test_realistic_strings(recognizer, mnist_test):
 def test_blank_and_bad_input(recognizer):
     assert recognizer.read_number_bytes(png(np.full((100, 300), 255, np.uint8))).text == ""
     assert recognizer.read_number_files([Path("/nonexistent.png")]).__next__().error
+
+
+def test_a_page_of_printed_text_is_read_without_error(recognizer):
+    """Not digits, but not a crash either: every line is read (letters as their nearest digits, or '?'),
+    one reading per line of text, boxes inside the page."""
+    page = np.full((600, 900), 255, np.uint8)
+    for i in range(20):
+        cv2.putText(page, "The quick brown fox jumps over 1234567890 lazy dogs", (10, 25 + i * 28),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.7, 0, 2)
+    reading = recognizer.read_number_bytes(png(page))
+    assert len(reading.text.splitlines()) >= 20 and len(reading.digits) > 200
+    assert all(0 <= x and x + w <= 900 and 0 <= y and y + h <= 600 for x, y, w, h in (d.box for d in reading.digits))
