@@ -93,3 +93,14 @@ def test_predict_errors(tmp_path, tiny_model):
     assert_clean_error(run_cli("predict", str(image), "--model", str(tampered)), "checksum mismatch")
     assert_clean_error(run_cli("evaluate", "--model", str(tmp_path)), "metadata.json")
     assert_clean_error(run_cli("train", "--epochs", "0"), "--epochs")
+
+
+def test_out_of_range_options_are_usage_errors():
+    """Typer's range checks (min/max) answer as click usage errors: exit code 2, the option named, no
+    "internal error" (typer vendors its own click, whose exceptions are not the click package's)."""
+    for args, option in ((("predict", "--min-confidence", "2", "x.png"), "--min-confidence"),
+                         (("serve", "--port", "0"), "--port"), (("feedback", "list", "--limit", "0"), "--limit")):
+        result = run_cli(*args)
+        assert result.returncode == 2, (args, result.stderr_text)
+        assert_clean_error(result, option, "Invalid value")
+        assert "internal error" not in result.stderr_text

@@ -15,7 +15,7 @@ from digitrec.inference.reader import BLANK, NumberReader, best_path
 from digitrec.modeldir import BUNDLED
 from digitrec.preprocess.lines import LINE_HEIGHT, MARGIN, STEP, to_line_input
 
-from conftest import run_cli
+from conftest import assert_clean_error, run_cli
 
 
 @settings(max_examples=200, deadline=None)
@@ -99,3 +99,10 @@ def test_train_reader_writes_a_reader_that_loads(tmp_path):
     piece = np.zeros((40, 90), np.uint8)
     piece[5:35, 10:14] = 255
     assert len(reader.read([piece, np.zeros((5, 5), np.uint8)])) == 2  # an untrained reader may read anything
+
+
+def test_train_reader_refuses_bad_options_at_once(tmp_path):
+    assert_clean_error(run_cli("train-reader", "--epochs", "0", "--out", str(tmp_path / "r")), "--epochs", "Invalid value")
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert_clean_error(run_cli("train-reader", "--out", str(blocker / "reader")), "cannot write the reader")

@@ -77,9 +77,8 @@ def main() -> None:
         err_console.print("[yellow]aborted[/]")
         sys.exit(1)
     except Exception as exc:  # click usage errors and anything unexpected
-        import click
-
-        if isinstance(exc, click.ClickException):
+        # Recognized by shape: typer ≥ 0.2x raises the click it vendors (typer._click), not the click package.
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
             sys.exit(exc.exit_code)
         if os.environ.get("DIGITREC_DEBUG"):

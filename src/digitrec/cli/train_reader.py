@@ -8,21 +8,23 @@ from typing import Optional
 import typer
 
 from digitrec.cli.output import console, emit_json, err_console
+from digitrec.errors import UsageError
 
 
 def train_reader(
     out: Path = typer.Option(Path("runs/reader"), "--out", "-o", help="Folder to write reader.onnx (int8) "
                              "and training.json to."),
-    epochs: int = typer.Option(16, "--epochs", "-e", help="Passes, each over freshly drawn runs of digits."),
-    runs_per_epoch: int = typer.Option(60_000, "--runs", help="Runs of digits drawn per epoch."),
+    epochs: int = typer.Option(16, "--epochs", "-e", min=1, help="Passes, each over freshly drawn runs of digits."),
+    runs_per_epoch: int = typer.Option(60_000, "--runs", min=1, help="Runs of digits drawn per epoch."),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed gives the same reader."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Folder holding mnist/ with the IDX files."),
     json: bool = typer.Option(False, "--json", help="End with one JSON object (accuracies, sizes, history)."),
 ):
-    """Train the number reader: the network `predict --multi` and the service's `?multi=true` use for
-    blobs of touching digits. It learns from runs of 1-5 MNIST training digits drawn touching or
-    overlapping, with CTC (no digit positions needed); the last 4 000 training digits are held out to
-    measure it. About 32 minutes on 2 CPU cores with the defaults (the bundled reader).
+    """Train the number reader, the network that reads touching digits for `predict --multi` and `?multi=true`.
+
+    It learns from runs of 1-5 MNIST training digits drawn touching or overlapping, with CTC (no digit
+    positions needed); the last 4 000 training digits are held out to measure it. About 32 minutes on 2
+    CPU cores with the defaults, which are the bundled reader's.
 
     Example: `digitrec train-reader --out runs/reader && cp runs/reader/reader.onnx src/digitrec/bundled/`
     """
@@ -31,6 +33,10 @@ def train_reader(
     from digitrec.data import load_dataset
     from digitrec.training.lines import LineTrainConfig, train_line_reader
 
+    try:  # fail now, not after half an hour of training
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{out}: cannot write the reader there ({exc.strerror or exc})") from None
     train = load_dataset("mnist", "train", data_dir=data_dir, progress=not json)
     held_out = 4000
     cfg = LineTrainConfig(epochs=epochs, runs_per_epoch=runs_per_epoch, seed=seed)
