@@ -115,8 +115,8 @@ def test_touching_digits_are_split(mnist_test, number_reader):
 
 
 def test_the_number_reader_can_be_switched_off():
-    assert Recognizer()._run_reader() is not None
-    assert Recognizer(number_reader=False)._run_reader() is None
+    assert Recognizer().number_reader is not None
+    assert Recognizer(number_reader=False).number_reader is None
 
 
 def test_realistic_strings(recognizer, mnist_test):

@@ -222,7 +222,8 @@ class Recognizer:
         scale = width / decoded.shape[1]
 
         digits = []
-        for found in find_digits(to_grey(decoded), self.probabilities, self._run_reader()):
+        reader = self.number_reader
+        for found in find_digits(to_grey(decoded), self.probabilities, reader.read if reader else None):
             best = int(np.argmax(found.probabilities))
             confidence = float(found.probabilities[best])
             x, y, w, h = (int(round(v * scale)) for v in found.box)
@@ -235,13 +236,15 @@ class Recognizer:
             decoded = np.asarray(Image.fromarray(decoded).resize((width, height))) if scale != 1 else decoded
         return NumberReading(name, digits, image=decoded if trace else None)
 
-    def _run_reader(self):
-        """The bundled number reader, read with by numbers of the ten digits (unless switched off)."""
+    @property
+    def number_reader(self) -> NumberReader | None:
+        """The bundled number reader, loaded on first use; None when switched off or for a model that is not
+        of the ten digits (it reads only those)."""
         if not self.use_number_reader or self.classes != [str(d) for d in range(10)]:
             return None
         if self._number_reader is None:
             self._number_reader = NumberReader(threads=self.threads)
-        return self._number_reader.read
+        return self._number_reader
 
     def read_number_file(self, path: str | os.PathLike, trace: bool = False) -> NumberReading:
         return self.read_number_bytes(read_bytes(path), str(path), trace)

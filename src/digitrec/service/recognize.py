@@ -86,5 +86,8 @@ def _rounded(values) -> list[float]:
 
 
 def self_test(recognizer: Recognizer) -> None:
-    """A blank 28×28 through the model: proves the session runs (for ``/readyz``)."""
+    """A blank 28×28 through the model and a stroke through the number reader: proves both sessions run
+    (for ``/readyz``; the first call also loads the reader, so no number request waits for it)."""
     recognizer.predict_arrays(np.zeros((1, 28, 28), np.uint8))
+    if recognizer.number_reader is not None:
+        recognizer.number_reader.read([np.full((20, 4), 255, np.uint8)])
