@@ -12,8 +12,8 @@ import numpy as np
 import onnxruntime as ort
 
 from digitrec.errors import DigitrecError, ImageError, ModelError
-from digitrec.modeldir import BUNDLED, ONNX_FP32, ONNX_INT8, Metadata, load_metadata
 from digitrec.inference.reader import NumberReader
+from digitrec.modeldir import BUNDLED, ONNX_FP32, ONNX_INT8, Metadata, load_metadata
 from digitrec.preprocess import DEFAULT, PreprocessConfig, Prepared, decode, prepare_digit, read_bytes, to_grey
 from digitrec.preprocess.decode import decode_sized
 from digitrec.preprocess.segment import find_digits

@@ -3,9 +3,9 @@
 Connected components of the ink mask are the candidates. Specks and ruled lines are dropped; pieces of
 one digit (a 5's flag, a 7's bar, a 4 drawn in two strokes, a broken stroke) are merged into their
 neighbour. Each blob is then read twice: by the digit classifier, and by the number reader (a network
-that reads a run of touching digits left to right, see :mod:`digitrec.inference.reader`). A blob too
-wide for one digit that the reader reads as several is cut between them; a blob it reads as one digit
-is answered with both models' mean. Without the reader (a model that is not of digits), a wide blob is
+that reads a run of touching digits left to right, see :mod:`digitrec.inference.reader`). A blob the
+reader reads as several digits is cut between them (unless it is narrower than half the line height);
+a blob it reads as one digit is answered with both models' mean. Without the reader (a model that is not of digits), a wide blob is
 split recognition-guided: candidate cuts are paths from top to bottom that cross as little ink as
 possible, every piece between two cuts is scored by the classifier, and the segmentation with the best
 total (confidence and digit shape) wins.
@@ -299,7 +299,7 @@ def _clearly_one(piece: np.ndarray, probabilities: np.ndarray, height: float) ->
 def find_digits(grey: np.ndarray, classify: Classifier, read_runs: RunReader | None = None) -> list[FoundDigit]:
     """Every digit in a grey image, in reading order (lines top to bottom, digits left to right).
 
-    With the number reader (``read_runs``), every blob is also read by it: a wide blob it reads as several
+    With the number reader (``read_runs``), every blob is also read by it: a blob it reads as several
     digits is cut between them; a blob it reads as one digit gets the mean of its and the classifier's
     probabilities (two different models, each wrong where the other is often right). Without it, or when
     it reads nothing in a wide blob, a wide blob the classifier is not sure of goes to the splitter."""
