@@ -6,9 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 
-from digitrec.errors import ModelError
+from digitrec.inference.sessions import cpu_session
 from digitrec.modeldir import BUNDLED
 from digitrec.preprocess.lines import LINE_HEIGHT, to_line_input
 
@@ -21,14 +20,7 @@ class NumberReader:
     ten digits, the piece's column under its centre) per digit read, left to right."""
 
     def __init__(self, path: Path = READER, threads: int = 0):
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own exception types for a missing or bad graph
-            raise ModelError(f"{path}: onnxruntime cannot load the number reader ({exc})") from None
+        self.session = cpu_session(path, threads, "the number reader")
         self.input_name = self.session.get_inputs()[0].name
 
     def read(self, pieces: list[np.ndarray]) -> list[list[tuple[np.ndarray, float]]]:

@@ -9,10 +9,10 @@ from typing import Iterable, Iterator
 
 import cv2
 import numpy as np
-import onnxruntime as ort
 
 from digitrec.errors import DigitrecError, ImageError, ModelError
 from digitrec.inference.reader import NumberReader
+from digitrec.inference.sessions import cpu_session
 from digitrec.modeldir import BUNDLED, ONNX_FP32, ONNX_INT8, Metadata, load_metadata
 from digitrec.preprocess import DEFAULT, PreprocessConfig, Prepared, decode, prepare_digit, read_bytes, to_grey
 from digitrec.preprocess.decode import decode_sized
@@ -124,15 +124,7 @@ class Recognizer:
         file = ONNX_INT8 if precision == "int8" else ONNX_FP32
         if file not in self.meta.files:
             raise ModelError(f"{self.model_dir}: has no {file}; run `digitrec export {self.model_dir} --int8`")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(str(self.model_dir / file), options,
-                                                providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own exception types for a bad graph
-            raise ModelError(f"{self.model_dir / file}: onnxruntime cannot load it ({exc})") from None
+        self.session = cpu_session(self.model_dir / file, threads, "it")
         self.input_name = self.session.get_inputs()[0].name
         self.precision = precision
         self.preprocess = preprocess
