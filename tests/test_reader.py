@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
-from digitrec.inference.reader import BLANK, NumberReader, best_path
+from digitrec.inference.reader import NumberReader, best_path, best_path_text
 from digitrec.modeldir import BUNDLED
+from digitrec.models.line import BLANK
 from digitrec.preprocess.lines import LINE_HEIGHT, MARGIN, STEP, to_line_input
 
 from conftest import assert_clean_error, run_cli
@@ -53,7 +54,7 @@ def test_best_path_merges_repeats_and_splits_at_blanks():
         log_probs[t, c] = np.log(0.9)
     log_probs[4, 7] = np.log(0.95)  # the surer of the two 7 steps
     read = best_path(log_probs)
-    assert [int(p.argmax()) for p, _ in read] == [1, 1, 7, 3]
+    assert [int(p.argmax()) for p, _ in read] == [1, 1, 7, 3] and best_path_text(log_probs) == "1173"
     assert [step for _, step in read][2] == 4
     assert all(abs(p.sum() - 1) < 1e-5 for p, _ in read)
     assert best_path(np.tile(np.eye(11, dtype=np.float32)[BLANK], (5, 1))) == []

@@ -12,7 +12,6 @@ from digitrec.modeldir import BUNDLED
 from digitrec.preprocess.lines import LINE_HEIGHT, to_line_input
 
 READER = BUNDLED / "reader.onnx"
-BLANK = 10
 
 
 class NumberReader:
@@ -38,16 +37,22 @@ class NumberReader:
 
 
 def best_path(log_probs: np.ndarray) -> list[tuple[np.ndarray, int]]:
-    """CTC best-path decoding of (steps, 11) log-probabilities: per digit read, its probabilities over
-    the ten digits and the step where it is surest."""
+    """CTC best-path decoding of (steps, digits + 1) log-probabilities, CTC's blank last: per digit read,
+    its probabilities over the digits and the step where it is surest."""
+    blank = log_probs.shape[-1] - 1
     best = log_probs.argmax(-1)
     out, start = [], 0
     for step in range(1, len(best) + 1):
         if step == len(best) or best[step] != best[start]:
-            if best[start] != BLANK:
+            if best[start] != blank:
                 run = log_probs[start:step, best[start]]
                 peak = start + int(run.argmax())
-                probabilities = np.exp(log_probs[peak, :BLANK])
+                probabilities = np.exp(log_probs[peak, :blank])
                 out.append((probabilities / probabilities.sum(), peak))
             start = step
     return out
+
+
+def best_path_text(log_probs: np.ndarray) -> str:
+    """The digits :func:`best_path` reads, as text (at its peak step a digit is also the likeliest digit)."""
+    return "".join(str(int(probabilities.argmax())) for probabilities, _ in best_path(log_probs))

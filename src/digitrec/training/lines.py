@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from digitrec.data import Dataset
+from digitrec.inference.reader import best_path_text
 from digitrec.models.line import BLANK, LineReader
 from digitrec.preprocess.lines import LINE_HEIGHT, to_line_input
 
@@ -92,12 +93,6 @@ def synthesize(data: Dataset, n: int, seed: int) -> tuple[np.ndarray, list[str]]
     return strips, texts
 
 
-def greedy_decode(log_probs: np.ndarray) -> str:
-    """Best path: the most likely class per step, repeats merged, blanks dropped."""
-    best = log_probs.argmax(-1)
-    return "".join(str(c) for c, prev in zip(best, np.r_[BLANK, best[:-1]]) if c != BLANK and c != prev)
-
-
 def _augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Per-strip blur and noise on top of the per-digit variation the runs were drawn with."""
     kernel = torch.tensor([[1, 2, 1], [2, 4, 2], [1, 2, 1]], dtype=x.dtype).view(1, 1, 3, 3) / 16
@@ -158,11 +153,16 @@ def train_line_reader(train: Dataset, val: Dataset, cfg: LineTrainConfig, out: P
     return summary
 
 
+def run_accuracy(log_probs: np.ndarray, texts: list[str]) -> float:
+    """Fraction of runs read whole, decoded as in use."""
+    return float(np.mean([best_path_text(lp) == t for lp, t in zip(log_probs, texts)]))
+
+
 @torch.no_grad()
 def evaluate(model: LineReader, x: np.ndarray, texts: list[str]) -> float:
     model.eval()
-    log_probs = torch.cat([model(torch.from_numpy(x[i : i + 512])) for i in range(0, len(x), 512)]).numpy()
-    return float(np.mean([greedy_decode(lp) == t for lp, t in zip(log_probs, texts)]))
+    log_probs = torch.cat([model(torch.from_numpy(x[i : i + 512])) for i in range(0, len(x), 512)])
+    return run_accuracy(log_probs.numpy(), texts)
 
 
 def export_reader(model: LineReader, out: Path, calibration: np.ndarray) -> None:
@@ -190,4 +190,4 @@ def onnx_accuracy(path: Path, x: np.ndarray, texts: list[str]) -> float:
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     log_probs = np.concatenate([session.run(None, {session.get_inputs()[0].name: x[i : i + 512]})[0]
                                 for i in range(0, len(x), 512)])
-    return float(np.mean([greedy_decode(lp) == t for lp, t in zip(log_probs, texts)]))
+    return run_accuracy(log_probs, texts)
