@@ -53,12 +53,5 @@ def _even_stroke(ink: np.ndarray, target: float = stages.MNIST_STROKE) -> np.nda
     mask = cv2.threshold(ink, 96, 255, cv2.THRESH_BINARY)[1]
     if cv2.countNonZero(mask) == 0:
         return ink
-    width, want = stages.stroke_width(mask), target * DIGIT_HEIGHT
-    k = int(round(want - width))
-    if k >= 1:
-        return cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k + 1, k + 1)))
-    if width > 1.8 * want:
-        k = int(round((width - want) / 2)) * 2 + 1
-        thinned = cv2.erode(ink, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-        return thinned if thinned.any() else ink  # blots with no stroke to thin are kept as they are
-    return ink
+    evened = stages.restroke(ink, stages.stroke_width(mask), target * DIGIT_HEIGHT)
+    return evened if evened.any() else ink  # blots with no stroke to thin are kept as they are

@@ -167,15 +167,18 @@ def normalize_stroke(ink: np.ndarray, mask: np.ndarray, target: float = MNIST_ST
         h, w = ink.shape
     if cv2.countNonZero(mask) == 0:
         return ink
-    width = stroke_width(mask)
-    want = target * max(h, w)
+    return restroke(ink, stroke_width(mask), target * max(h, w))
+
+
+def restroke(ink: np.ndarray, width: float, want: float) -> np.ndarray:
+    """Bring strokes ``width`` px wide toward ``want`` px: dilate thinner ones; erode only much thicker
+    ones (a marker), since eroding eats small loops."""
     k = int(round(want - width))
     if k >= 1:
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k + 1, k + 1))
-        ink = cv2.dilate(ink, kernel)
-    elif width > 1.8 * want:
+        return cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k + 1, k + 1)))
+    if width > 1.8 * want:
         k = int(round((width - want) / 2)) * 2 + 1
-        ink = cv2.erode(ink, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+        return cv2.erode(ink, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     return ink
 
 
