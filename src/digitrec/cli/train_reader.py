@@ -28,10 +28,8 @@ def train_reader(
 
     Example: `digitrec train-reader --out runs/reader && cp runs/reader/reader.onnx src/digitrec/bundled/`
     """
-    import torch
-
     from digitrec.data import load_dataset
-    from digitrec.training.lines import LineTrainConfig, train_line_reader
+    from digitrec.training.lines import READER_FILE, LineTrainConfig, train_line_reader
 
     try:  # fail now, not after half an hour of training
         out.mkdir(parents=True, exist_ok=True)
@@ -40,7 +38,6 @@ def train_reader(
     train = load_dataset("mnist", "train", data_dir=data_dir, progress=not json)
     held_out = 4000
     cfg = LineTrainConfig(epochs=epochs, runs_per_epoch=runs_per_epoch, seed=seed)
-    torch.manual_seed(seed)
 
     def log(epoch: dict) -> None:
         err_console.print(f"epoch {epoch['epoch']}/{epochs}: CTC loss {epoch['loss']:.4f}, held-out runs "
@@ -51,5 +48,5 @@ def train_reader(
     if json:
         emit_json(summary)
         return
-    console.print(f"[bold green]done[/]: {out / 'reader.onnx'} ({summary['int8_bytes'] / 1024:.0f} KB, int8), "
+    console.print(f"[bold green]done[/]: {out / READER_FILE} ({summary['int8_bytes'] / 1024:.0f} KB, int8), "
                   f"held-out runs read right: {summary['val_run_accuracy_int8'] * 100:.2f} %")
