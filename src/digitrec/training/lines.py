@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from digitrec.data import Dataset
 from digitrec.inference.reader import best_path_text
+from digitrec.inference.sessions import cpu_session
 from digitrec.models.line import BLANK, LineReader
 from digitrec.preprocess.lines import LINE_HEIGHT, to_line_input
 
@@ -185,9 +186,7 @@ def export_reader(model: LineReader, out: Path, calibration: np.ndarray) -> None
 
 
 def onnx_accuracy(path: Path, x: np.ndarray, texts: list[str]) -> float:
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    session = cpu_session(path, 0, "the number reader")
     log_probs = np.concatenate([session.run(None, {session.get_inputs()[0].name: x[i : i + 512]})[0]
                                 for i in range(0, len(x), 512)])
     return run_accuracy(log_probs, texts)
