@@ -29,7 +29,8 @@ def train_reader(
     Example: `digitrec train-reader --out runs/reader && cp runs/reader/reader.onnx src/digitrec/bundled/`
     """
     from digitrec.data import load_dataset
-    from digitrec.training.lines import READER_FILE, LineTrainConfig, train_line_reader
+    from digitrec.inference.reader import READER_FILE
+    from digitrec.training.lines import LineTrainConfig, train_line_reader
 
     try:  # fail now, not after half an hour of training
         out.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,8 @@ from digitrec.inference.sessions import cpu_session
 from digitrec.modeldir import BUNDLED
 from digitrec.preprocess.lines import LINE_HEIGHT, to_line_input
 
-READER = BUNDLED / "reader.onnx"
+READER_FILE = "reader.onnx"  # its name in the bundle and in what `digitrec train-reader` writes
+READER = BUNDLED / READER_FILE
 
 
 class NumberReader:

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from digitrec.data import Dataset
-from digitrec.inference.reader import best_path_text
+from digitrec.inference.reader import READER_FILE, best_path_text
 from digitrec.inference.sessions import cpu_session
 from digitrec.models.line import BLANK, LineReader
 from digitrec.preprocess.lines import LINE_HEIGHT, to_line_input
@@ -29,7 +29,6 @@ from digitrec.preprocess.lines import LINE_HEIGHT, to_line_input
 RUN_LENGTHS = (1, 2, 3, 4, 5)
 RUN_WEIGHTS = (0.1, 0.4, 0.28, 0.14, 0.08)  # pairs and triples are what touching handwriting mostly gives
 TRAIN_WIDTH = 128  # columns of every training strip (wider runs are redrawn shorter)
-READER_FILE = "reader.onnx"
 
 
 @dataclass
