@@ -201,6 +201,12 @@ def _cut_paths(piece: np.ndarray, columns: list[int], drift: float) -> list[np.n
     return list(paths)
 
 
+def _between(piece: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """The ink of ``piece`` between two cut paths (one column per row): from ``left`` up to ``right``."""
+    xs = np.arange(piece.shape[1])[None, :]
+    return np.where((xs >= left[:, None]) & (xs < right[:, None]), piece, 0).astype(np.uint8)
+
+
 def _shape_score(piece: np.ndarray, height: float, digit: int) -> float:
     """Log-prior of a piece being one ``digit``: its width/height as that digit's usually is (a '1' is
     narrow, a '0' round), and as tall as the line's digits rather than a fragment."""
@@ -228,15 +234,13 @@ def _split(piece: np.ndarray, height: float, classify: Classifier) -> list[tuple
     cuts = _cut_paths(piece, columns, drift=0.15) if columns else []
     paths = [np.zeros(h, np.int32), *cuts, np.full(h, w, np.int32)]
     paths.sort(key=lambda p: p.mean())
-    xs = np.arange(w)[None, :]
     spans, images = [], []
     for i in range(len(paths)):
         for j in range(i + 1, len(paths)):
             width = paths[j].mean() - paths[i].mean()
             if width < 0.2 * height or width > 1.3 * height:
                 continue
-            between = (xs >= paths[i][:, None]) & (xs < paths[j][:, None])
-            part = np.where(between, piece, 0).astype(np.uint8)
+            part = _between(piece, paths[i], paths[j])
             model_input = to_model_input(part)
             if model_input is not None:
                 spans.append((i, j, part))
@@ -278,10 +282,9 @@ def _cut_between(piece: np.ndarray, digits: list[tuple[np.ndarray, float]]
         lo, hi = int(np.clip(a + 0.25 * (b - a), 0, w - 1)), int(np.clip(b - 0.25 * (b - a), 0, w - 1)) + 1
         columns.append(lo + int(profile[lo:hi].argmin()) if hi > lo else int(np.clip((a + b) / 2, 0, w - 1)))
     paths = [np.zeros(h, np.int32), *_cut_paths(piece, columns, drift=0.15), np.full(h, w, np.int32)]
-    xs = np.arange(w)[None, :]
     out = []
     for (probabilities, _), left, right in zip(digits, paths, paths[1:]):
-        part = np.where((xs >= left[:, None]) & (xs < right[:, None]), piece, 0).astype(np.uint8)
+        part = _between(piece, left, right)
         cols = np.flatnonzero(part.any(0))
         image = to_model_input(part)
         if image is None:  # the cut left this digit no ink of its own: box it between the cuts
