@@ -107,6 +107,21 @@ def test_scans_of_other_sizes_even_cropped_to_the_ink(mnist_test):
     assert hits >= 0.95 * total
 
 
+def test_real_handwriting_scanned_at_8_px():
+    """Independent real handwriting: scikit-learn's 1 797 digits of 43 writers (UCI optdigits), each an
+    8×8 scan with 17 grey levels — far from MNIST in size and look. Read as dark ink on white."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    rec = Recognizer(threads=2)
+    hits = 0
+    for image, label in zip(digits.images, digits.target):
+        buf = io.BytesIO()
+        Image.fromarray((255 - image * (255 / 16)).astype(np.uint8)).save(buf, format="PNG")
+        hits += rec.predict_bytes(buf.getvalue()).digit == label
+    assert hits >= 0.96 * len(digits.target), hits / len(digits.target)
+
+
 def test_bundled_model_meets_its_numbers(mnist_test):
     """The model `predict` and `serve` use by default: the robust one, ≥ 99.5 % on MNIST test, int8 within
     0.1 points of it, and small enough to ship (≤ 2 MB, every file of it)."""

@@ -94,13 +94,25 @@ def test_trace_names_every_stage():
     assert names == ["grey", "polarity", "light", "binarize", "crop", "stroke", "deskew", "fit", "centre"]
 
 
+def test_small_images_are_enlarged_before_the_stages():
+    small = cv2.resize(drawn_seven(), (20, 16), interpolation=cv2.INTER_AREA)
+    enlarged, factor = stages.enlarge(small)
+    assert enlarged.shape == (stages.MIN_HEIGHT, 80) and factor == stages.MIN_HEIGHT / 16
+    big = drawn_seven()
+    assert stages.enlarge(big) == (big, 1.0)
+    strip, factor = stages.enlarge(np.zeros((8, 1000), np.uint8))  # the longer side stays bounded
+    assert strip.shape[1] == stages.MAX_ENLARGED_SIDE and factor == stages.MAX_ENLARGED_SIDE / 1000
+    names = [name for name, _ in prepare_digit(small, trace=True).trace]
+    assert names[:2] == ["grey", "enlarge"]
+
+
 @FAST
 @given(grey_images)
 def test_every_stage_keeps_uint8_images_valid(image):
     background = stages.paper(image)
     dark = stages.ink_is_dark(image, background)
     outputs = [stages.orient(image, dark), stages.flatten_light(image, background, dark), stages.deskew(image),
-               stages.fit(image), stages.normalize_intensity(image)]
+               stages.fit(image), stages.normalize_intensity(image), stages.enlarge(image)[0]]
     for out in outputs:
         assert out.dtype == np.uint8 and out.ndim == 2 and out.size > 0
     centred = stages.centre(stages.fit(image))

@@ -46,6 +46,17 @@ def pick(mnist_test, digit: int, k: int = 0) -> np.ndarray:
     return mnist_test.images[np.flatnonzero(mnist_test.labels == digit)[k]]
 
 
+def test_reads_a_small_scan_with_boxes_in_its_own_pixels(recognizer, mnist_test):
+    # MNIST's own 28 px digits, side by side: smaller than the stages need, so enlarged first
+    digits = [pick(mnist_test, d, 1) for d in (3, 1, 4, 1, 5)]
+    image = 255 - np.pad(np.concatenate(digits, axis=1), 6)
+    reading = recognizer.read_number_bytes(png(image))
+    assert reading.text == "31415"
+    for i, d in enumerate(reading.digits):
+        x, y, w, h = d.box
+        assert 6 + 28 * i - 2 <= x and x + w <= 6 + 28 * (i + 1) + 2 and 0 <= y and y + h <= image.shape[0]
+
+
 def test_reads_a_number_left_to_right_with_boxes(recognizer, mnist_test):
     image = paper_with([pick(mnist_test, d) for d in (2, 0, 2, 6)])
     reading = recognizer.read_number_bytes(png(image))

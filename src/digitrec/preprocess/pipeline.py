@@ -55,6 +55,9 @@ def prepare_digit(grey: np.ndarray, config: PreprocessConfig = DEFAULT, trace: b
         return image
 
     keep("grey", grey)
+    grey, factor = stages.enlarge(grey)
+    if factor > 1:
+        keep("enlarge", grey)
     if config.paper == "light":  # one light paper level: the brightest pixels; the ink is dark
         background, dark = stages.percentiles(grey, (99.5,))[0], True
     elif config.paper == "dark":

@@ -13,6 +13,7 @@ total (confidence and digit shape) wins.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -306,6 +307,7 @@ def find_digits(grey: np.ndarray, classify: Classifier, read_runs: RunReader | N
     digits is cut between them; a blob it reads as one digit gets the mean of its and the classifier's
     probabilities (two different models, each wrong where the other is often right). Without it, or when
     it reads nothing in a wide blob, a wide blob the classifier is not sure of goes to the splitter."""
+    grey, factor = stages.enlarge(grey)
     found = ink_components(grey)
     if found is None:
         return []
@@ -333,5 +335,15 @@ def find_digits(grey: np.ndarray, classify: Classifier, read_runs: RunReader | N
             for x0, x1, part_image, part_p in parts:
                 rows = np.flatnonzero(piece[:, x0:x1].any(1))
                 y0, y1 = (int(rows[0]), int(rows[-1]) + 1) if rows.size else (0, b.h)
-                out.append(FoundDigit((b.x + x0, b.y + y0, x1 - x0, y1 - y0), part_image, part_p, line_no))
+                box = (b.x + x0, b.y + y0, x1 - x0, y1 - y0)
+                out.append(FoundDigit(_unscaled(box, factor), part_image, part_p, line_no))
     return out
+
+
+def _unscaled(box: tuple[int, int, int, int], factor: float) -> tuple[int, int, int, int]:
+    """A box found in the enlarged image, in the pixels of the image given."""
+    if factor == 1:
+        return box
+    x, y, w, h = box
+    x0, y0 = int(x / factor), int(y / factor)
+    return x0, y0, max(1, math.ceil((x + w) / factor) - x0), max(1, math.ceil((y + h) / factor) - y0)

@@ -1,0 +1,104 @@
+"""Small scans: digits and numbers at 8–28 px, where the stages have few pixels to measure ink and strokes.
+
+Three sets, each read by the lessons' naive recipe and by digitrec (same model), as dark ink on white PNGs:
+- **real handwriting at 8×8**: scikit-learn's digits (UCI optdigits: 1 797 digits of 43 writers, 8×8
+  with 17 grey levels) — independent of MNIST, writers and scanner both;
+- **MNIST test digits as scans** of 28 px (as stored) and 14 px (halved, area-averaged): 10 000 each;
+- **numbers**: 400 rows of 2–8 MNIST test digits, 2–5 px apart, at 28, 20 and 14 px high (whole number
+  right counts; the naive recipe has no number reader, so it is not run on them).
+
+    python benchmarks/scans.py [--numbers 400] [--seed 0] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+from sklearn.datasets import load_digits
+
+sys.path.insert(0, str(Path(__file__).parent))
+from robustness import naive  # noqa: E402
+
+from digitrec.data import load_dataset  # noqa: E402
+from digitrec.inference import Recognizer  # noqa: E402
+
+
+def png(grey: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(grey).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def halved(grey: np.ndarray, height: int) -> np.ndarray:
+    h, w = grey.shape
+    return cv2.resize(grey, (max(1, round(w * height / h)), height), interpolation=cv2.INTER_AREA)
+
+
+def numbers(images: np.ndarray, labels: np.ndarray, count: int, seed: int) -> list[tuple[np.ndarray, str]]:
+    """Rows of 2–8 MNIST digits cropped to their ink columns, 2–5 px apart, dark on white, 28 px high."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for _ in range(count):
+        picks = rng.integers(0, len(images), rng.integers(2, 9))
+        columns = [np.zeros((28, 4), np.uint8)]
+        for i in picks:
+            inked = np.flatnonzero(images[i].max(0) > 0)
+            columns += [images[i][:, inked[0] : inked[-1] + 1], np.zeros((28, int(rng.integers(2, 6))), np.uint8)]
+        rows.append((255 - np.concatenate(columns, axis=1), "".join(str(labels[i]) for i in picks)))
+    return rows
+
+
+def score(recognizer: Recognizer, samples: list[tuple[np.ndarray, str]], number: bool = False) -> dict:
+    encoded = [(png(grey), label) for grey, label in samples]
+    start = time.perf_counter()
+    if number:
+        ours = sum(recognizer.read_number_bytes(data).text == label for data, label in encoded)
+    else:
+        ours = sum(str(recognizer.predict_bytes(data).digit) == label for data, label in encoded)
+    ms = (time.perf_counter() - start) * 1000 / len(encoded)
+    out = {"n": len(encoded), "digitrec": ours / len(encoded), "ms_per_image": round(ms, 2)}
+    if not number:
+        out["naive"] = sum(naive(recognizer, data) == label for data, label in encoded) / len(encoded)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--numbers", type=int, default=400, help="numbers per height")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    recognizer = Recognizer(threads=1)
+    optdigits = load_digits()
+    test = load_dataset("mnist", "test", progress=False)
+    mnist = [(255 - image, str(label)) for image, label in zip(test.images, test.labels)]
+    rows = numbers(test.images, test.labels, args.numbers, args.seed)
+    results = {
+        "real handwriting, 8 px (optdigits)": score(recognizer, [
+            ((255 - image * (255 / 16)).astype(np.uint8), str(label))
+            for image, label in zip(optdigits.images, optdigits.target)]),
+        "MNIST test, 28 px": score(recognizer, mnist),
+        "MNIST test, 14 px": score(recognizer, [(halved(grey, 14), label) for grey, label in mnist]),
+    }
+    for height in (28, 20, 14):
+        results[f"numbers, {height} px high"] = score(
+            recognizer, [(grey if height == 28 else halved(grey, height), text) for grey, text in rows], number=True)
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    print(f"{'set':36} {'n':>6} {'naive':>8} {'digitrec':>9} {'ms/image':>9}")
+    for name, r in results.items():
+        naive_text = f"{r['naive'] * 100:7.2f}%" if "naive" in r else f"{'—':>8}"
+        print(f"{name:36} {r['n']:6d} {naive_text} {r['digitrec'] * 100:8.2f}% {r['ms_per_image']:9.2f}")
+
+
+if __name__ == "__main__":
+    main()
