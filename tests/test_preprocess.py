@@ -106,6 +106,18 @@ def test_small_images_are_enlarged_before_the_stages():
     assert names[:2] == ["grey", "enlarge"]
 
 
+def test_faint_ink_is_kept_only_where_it_joins_strong_ink():
+    ink = np.zeros((40, 60), np.uint8)
+    ink[18:22, 5:25] = 220   # a strong stroke,
+    ink[18:22, 25:35] = 90   # a pale stretch of it,
+    ink[18:22, 35:55] = 220  # and strong again
+    ink[5:8, 45:48] = 90     # a pale speck on its own
+    plain = stages.ink_mask(ink)
+    assert cv2.connectedComponents(plain)[0] - 1 == 2 and not plain[19, 30]
+    grown = stages.ink_mask(ink, faint=True)
+    assert cv2.connectedComponents(grown)[0] - 1 == 1 and grown[19, 30] and not grown[6, 46]
+
+
 @FAST
 @given(grey_images)
 def test_every_stage_keeps_uint8_images_valid(image):
@@ -126,6 +138,8 @@ def test_masks_and_crops_are_consistent(image):
     if mask is None:
         return
     assert mask.shape == image.shape and set(np.unique(mask)) <= {0, 255}
+    grown = stages.ink_mask(image, faint=True)
+    assert grown.shape == image.shape and set(np.unique(grown)) <= {0, 255} and (grown >= mask).all()
     kept = stages.denoise(mask)
     if kept is None:
         return

@@ -67,7 +67,7 @@ def prepare_digit(grey: np.ndarray, config: PreprocessConfig = DEFAULT, trace: b
         dark = stages.ink_is_dark(grey, background)
     keep("polarity", stages.orient(grey, dark))
     ink = keep("light", stages.flatten_light(grey, background, dark))
-    mask = stages.ink_mask(ink)
+    mask = stages.ink_mask(ink, faint=factor > 1)
     if mask is not None:
         mask = stages.denoise(mask)
     if mask is None:

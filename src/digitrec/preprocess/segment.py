@@ -69,11 +69,12 @@ class FoundDigit:
     line: int
 
 
-def ink_components(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Bright-ink image, component label map and component stats; None when there is no ink."""
+def ink_components(grey: np.ndarray, faint: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Bright-ink image, component label map and component stats; None when there is no ink. ``faint``
+    keeps weak ink connected to strong ink (for enlarged small scans, whose thin strokes are pale)."""
     background = stages.paper(grey)
     ink = stages.flatten_light(grey, background, stages.ink_is_dark(grey, background))
-    mask = stages.ink_mask(ink)
+    mask = stages.ink_mask(ink, faint=faint)
     if mask is None:
         return None
     _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
@@ -308,7 +309,7 @@ def find_digits(grey: np.ndarray, classify: Classifier, read_runs: RunReader | N
     probabilities (two different models, each wrong where the other is often right). Without it, or when
     it reads nothing in a wide blob, a wide blob the classifier is not sure of goes to the splitter."""
     grey, factor = stages.enlarge(grey)
-    found = ink_components(grey)
+    found = ink_components(grey, faint=factor > 1)
     if found is None:
         return []
     ink, labels, stats = found

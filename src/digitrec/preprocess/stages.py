@@ -16,6 +16,7 @@ MNIST_STROKE = 0.12  # stroke width / digit height in MNIST (median 2.4 px for a
 MIN_CONTRAST = 48  # grey levels between paper and ink below which an image is treated as blank
 MIN_HEIGHT = 64  # px: smaller images are enlarged before the stages measure paper, ink and strokes
 MAX_ENLARGED_SIDE = 2048
+FAINT_INK = 0.6  # of the threshold: how faint connected ink may be in a small scan (hysteresis)
 
 
 def histogram(image: np.ndarray) -> np.ndarray:
@@ -31,9 +32,9 @@ def percentiles(image: np.ndarray, qs: tuple[float, ...], hist: np.ndarray | Non
 
 def enlarge(grey: np.ndarray, min_height: int = MIN_HEIGHT) -> tuple[np.ndarray, float]:
     """A small image (a scan at 8-30 px, a thumbnail) enlarged with cubic interpolation to ``min_height``
-    px high, and the factor. Thresholds and stroke widths need a few dozen pixels across a digit: on 8×8
-    scans of real handwriting this takes accuracy from 92 % to 97 %, and numbers 14 px high from 78 % to
-    89 %; MNIST's own 28 px digits are unchanged. The longer side stays within ``MAX_ENLARGED_SIDE``."""
+    px high, and the factor. Thresholds and stroke widths need a few dozen pixels across a digit (with
+    :func:`with_faint_ink`: 8×8 scans of real handwriting 92 → 97 % right, numbers 14 px high 78 → 96 %;
+    ``benchmarks/scans.py``). The longer side stays within ``MAX_ENLARGED_SIDE``."""
     h, w = grey.shape
     factor = min(min_height / h, MAX_ENLARGED_SIDE / max(h, w))
     if factor <= 1:
@@ -117,11 +118,11 @@ def otsu(hist: np.ndarray) -> int:
     return int(between.argmax())
 
 
-def ink_mask(ink: np.ndarray, min_contrast: int = MIN_CONTRAST) -> np.ndarray | None:
-    """Binarization of bright ink over a dark background: Otsu over the levels that stand out of the noise
-    (4 σ, σ from the median of the background class — the darker side of a first Otsu split, so that a
-    tightly cropped digit, more ink than paper, is measured right too); None when nothing stands out by
-    ``min_contrast`` grey levels — a blank page or canvas."""
+def ink_threshold(ink: np.ndarray, min_contrast: int = MIN_CONTRAST) -> int | None:
+    """The binarization level of bright ink over a dark background: Otsu over the levels that stand out of
+    the noise (4 σ, σ from the median of the background class — the darker side of a first Otsu split, so
+    that a tightly cropped digit, more ink than paper, is measured right too); None when nothing stands
+    out by ``min_contrast`` grey levels — a blank page or canvas."""
     hist = histogram(ink)
     background = hist.copy()
     background[otsu(hist) + 1 :] = 0
@@ -134,8 +135,30 @@ def ink_mask(ink: np.ndarray, min_contrast: int = MIN_CONTRAST) -> np.ndarray | 
         return None
     # Otsu may split strong ink from weaker ink (a faint pen, a corner in shade): never cut above half
     # the strongest ink, nor below the noise floor or a quarter of the peak.
-    threshold = max(min(floor + 1 + otsu(above), int(0.5 * peak)), floor, int(0.25 * peak))
-    return cv2.threshold(ink, threshold, 255, cv2.THRESH_BINARY)[1]
+    return max(min(floor + 1 + otsu(above), int(0.5 * peak)), floor, int(0.25 * peak))
+
+
+def ink_mask(ink: np.ndarray, min_contrast: int = MIN_CONTRAST, faint: bool = False) -> np.ndarray | None:
+    """Binarization: 255 where the ink is above :func:`ink_threshold`, and with ``faint`` also where
+    weaker ink is connected to it (:func:`with_faint_ink`); None for a blank image."""
+    threshold = ink_threshold(ink, min_contrast)
+    if threshold is None:
+        return None
+    mask = cv2.threshold(ink, threshold, 255, cv2.THRESH_BINARY)[1]
+    return with_faint_ink(ink, mask, threshold) if faint else mask
+
+
+def with_faint_ink(ink: np.ndarray, mask: np.ndarray, threshold: int, ratio: float = FAINT_INK) -> np.ndarray:
+    """Hysteresis: the mask grown by the weaker ink (down to ``ratio`` of the threshold) connected to it. In
+    a small scan a thin stroke is pale where it crosses few pixels — the top of a 9's loop, the join of a
+    4 — and a single threshold loses it; connected to the rest of the digit, it is ink, not noise. Only
+    small scans need it (see :func:`enlarge`); on large images it would cost ≈ 0.3 ms for nothing."""
+    weak = cv2.threshold(ink, int(threshold * ratio), 255, cv2.THRESH_BINARY)[1]
+    count, labels = cv2.connectedComponents(weak, connectivity=8)
+    touched = np.zeros(count, np.uint8)
+    touched[labels[mask > 0]] = 255
+    touched[0] = 0
+    return touched[labels]
 
 
 def denoise(mask: np.ndarray, keep_fraction: float = 0.06) -> np.ndarray | None:
