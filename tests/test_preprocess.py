@@ -106,6 +106,17 @@ def test_small_images_are_enlarged_before_the_stages():
     assert names[:2] == ["grey", "enlarge"]
 
 
+def test_a_small_digit_in_a_large_image_is_prepared_from_its_region_enlarged():
+    page = np.full((240, 320), 255, np.uint8)
+    page[100:120, 200:220] = 255 - cv2.resize(drawn_seven(dark_ink=False), (20, 20), interpolation=cv2.INTER_AREA)
+    prepared = prepare_digit(page, trace=True)
+    (first, grey), (second, region) = prepared.trace[:2]
+    assert (first, second) == ("grey", "enlarge") and grey.shape == page.shape
+    assert stages.SMALL_INK_SIZE * 1.5 < region.shape[0] < stages.SMALL_INK_SIZE * 2.5  # the digit and a margin
+    assert prepared.image is not None and prepared.image.shape == (28, 28) and prepared.image.max() > 0.9
+    assert stages.small_ink_region(page, (0, 0, 60, 60)) is None  # digits as large as this are read in place
+
+
 def test_faint_ink_is_kept_only_where_it_joins_strong_ink():
     ink = np.zeros((40, 60), np.uint8)
     ink[18:22, 5:25] = 220   # a strong stroke,

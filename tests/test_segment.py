@@ -140,6 +140,26 @@ def test_realistic_strings(recognizer, mnist_test):
     assert hits >= 17
 
 
+def test_small_numbers_in_a_large_image_are_read_from_their_region_enlarged(recognizer, mnist_test):
+    """Numbers written small on a page: 14 px high, placed anywhere in 300×500 px of paper. Read where
+    they are, their thin strokes break up (78 % of such numbers right); read from their region, enlarged,
+    96 %. Boxes come back in the page's pixels."""
+    rng = np.random.default_rng(3)
+    hits = 0
+    for _ in range(20):
+        idx = rng.integers(0, len(mnist_test), int(rng.integers(3, 7)))
+        row = np.concatenate([mnist_test.images[i][:, 3:25] for i in idx], axis=1)
+        row = cv2.resize(row, (row.shape[1] // 2, 14), interpolation=cv2.INTER_AREA)
+        page = np.zeros((300, 500), np.uint8)
+        x, y = int(rng.integers(0, 500 - row.shape[1])), int(rng.integers(0, 300 - 14))
+        page[y : y + 14, x : x + row.shape[1]] = row
+        reading = recognizer.read_number_bytes(png(255 - page))
+        hits += reading.text == "".join(str(mnist_test.labels[i]) for i in idx)
+        for bx, by, bw, bh in (d.box for d in reading.digits):
+            assert x - 2 <= bx and bx + bw <= x + row.shape[1] + 2 and y - 2 <= by and by + bh <= y + 16
+    assert hits >= 18
+
+
 def test_blank_and_bad_input(recognizer):
     assert recognizer.read_number_bytes(png(np.full((100, 300), 255, np.uint8))).text == ""
     assert recognizer.read_number_files([Path("/nonexistent.png")]).__next__().error

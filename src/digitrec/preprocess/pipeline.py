@@ -8,6 +8,7 @@ snapshot after each stage, which ``predict --explain`` draws as a strip.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -58,18 +59,12 @@ def prepare_digit(grey: np.ndarray, config: PreprocessConfig = DEFAULT, trace: b
     grey, factor = stages.enlarge(grey)
     if factor > 1:
         keep("enlarge", grey)
-    if config.paper == "light":  # one light paper level: the brightest pixels; the ink is dark
-        background, dark = stages.percentiles(grey, (99.5,))[0], True
-    elif config.paper == "dark":
-        background, dark = stages.percentiles(grey, (0.5,))[0], False
-    else:
-        background = stages.paper(grey) if config.flatten_light else stages.percentiles(grey, (50,))[0]
-        dark = stages.ink_is_dark(grey, background)
-    keep("polarity", stages.orient(grey, dark))
-    ink = keep("light", stages.flatten_light(grey, background, dark))
-    mask = stages.ink_mask(ink, faint=factor > 1)
-    if mask is not None:
-        mask = stages.denoise(mask)
+    ink, mask = _find_ink(grey, config, factor > 1, keep)
+    if mask is not None and factor == 1 and (region := stages.small_ink_region(grey, cv2.boundingRect(mask))):
+        grey, factor, _ = region  # a small digit in a large image: start again on its region, enlarged
+        del snapshots[1:]
+        keep("enlarge", grey)
+        ink, mask = _find_ink(grey, config, True, keep)
     if mask is None:
         return Prepared(None, snapshots)
     keep("binarize", mask)
@@ -83,6 +78,22 @@ def prepare_digit(grey: np.ndarray, config: PreprocessConfig = DEFAULT, trace: b
     ink = keep("fit", stages.normalize_intensity(stages.fit(ink)))
     final = keep("centre", stages.centre(ink))
     return Prepared(final.astype(np.float32) * (1.0 / 255.0), snapshots, ink_fraction)
+
+
+def _find_ink(grey: np.ndarray, config: PreprocessConfig, faint: bool,
+              keep: Callable[[str, np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
+    """Paper, polarity and light: the bright-ink image, and its binary mask without specks (None: blank)."""
+    if config.paper == "light":  # one light paper level: the brightest pixels; the ink is dark
+        background, dark = stages.percentiles(grey, (99.5,))[0], True
+    elif config.paper == "dark":
+        background, dark = stages.percentiles(grey, (0.5,))[0], False
+    else:
+        background = stages.paper(grey) if config.flatten_light else stages.percentiles(grey, (50,))[0]
+        dark = stages.ink_is_dark(grey, background)
+    keep("polarity", stages.orient(grey, dark))
+    ink = keep("light", stages.flatten_light(grey, background, dark))
+    mask = stages.ink_mask(ink, faint=faint)
+    return ink, None if mask is None else stages.denoise(mask)
 
 
 def prepare_bytes(data: bytes, name: str = "image", config: PreprocessConfig = DEFAULT,

@@ -312,9 +312,16 @@ def find_digits(grey: np.ndarray, classify: Classifier, read_runs: RunReader | N
     found = ink_components(grey, faint=factor > 1)
     if found is None:
         return []
-    ink, labels, stats = found
+    blobs, origin = _blobs(found[2]), (0, 0)
+    if factor == 1 and (region := _small_digits_region(grey, blobs)):
+        grey, factor, origin = region  # small digits in a large image: read their region, enlarged
+        found = ink_components(grey, faint=True)
+        if found is None:
+            return []
+        blobs = _blobs(found[2])
+    ink, labels, _ = found
     out: list[FoundDigit] = []
-    for line_no, line in enumerate(_lines(_blobs(stats))):
+    for line_no, line in enumerate(_lines(blobs)):
         blobs = _merge_pieces(line)
         height = float(np.median([b.h for b in blobs]))
         pieces = [(b, _blob_ink(ink, labels, b)) for b in blobs]
@@ -337,14 +344,23 @@ def find_digits(grey: np.ndarray, classify: Classifier, read_runs: RunReader | N
                 rows = np.flatnonzero(piece[:, x0:x1].any(1))
                 y0, y1 = (int(rows[0]), int(rows[-1]) + 1) if rows.size else (0, b.h)
                 box = (b.x + x0, b.y + y0, x1 - x0, y1 - y0)
-                out.append(FoundDigit(_unscaled(box, factor), part_image, part_p, line_no))
+                out.append(FoundDigit(_unscaled(box, factor, origin), part_image, part_p, line_no))
     return out
 
 
-def _unscaled(box: tuple[int, int, int, int], factor: float) -> tuple[int, int, int, int]:
-    """A box found in the enlarged image, in the pixels of the image given."""
-    if factor == 1:
-        return box
+def _small_digits_region(grey: np.ndarray, blobs: list[Blob]) -> tuple[np.ndarray, float, tuple[int, int]] | None:
+    """The region of digits too small to read well where they are (typical height under
+    ``stages.SMALL_INK``), enlarged; None when they are not small."""
+    if not blobs:
+        return None
+    x0, y0 = min(b.x for b in blobs), min(b.y for b in blobs)
+    extent = (x0, y0, max(b.x2 for b in blobs) - x0, max(b.y2 for b in blobs) - y0)
+    return stages.small_ink_region(grey, extent, float(np.median([b.h for b in blobs])))
+
+
+def _unscaled(box: tuple[int, int, int, int], factor: float, origin: tuple[int, int]) -> tuple[int, int, int, int]:
+    """A box found in the enlarged image (or region), in the pixels of the image given."""
     x, y, w, h = box
-    x0, y0 = int(x / factor), int(y / factor)
-    return x0, y0, max(1, math.ceil((x + w) / factor) - x0), max(1, math.ceil((y + h) / factor) - y0)
+    left, top = int(x / factor), int(y / factor)
+    right, bottom = math.ceil((x + w) / factor), math.ceil((y + h) / factor)
+    return origin[0] + left, origin[1] + top, max(1, right - left), max(1, bottom - top)

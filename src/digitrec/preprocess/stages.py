@@ -16,6 +16,8 @@ MNIST_STROKE = 0.12  # stroke width / digit height in MNIST (median 2.4 px for a
 MIN_CONTRAST = 48  # grey levels between paper and ink below which an image is treated as blank
 MIN_HEIGHT = 64  # px: smaller images are enlarged before the stages measure paper, ink and strokes
 MAX_ENLARGED_SIDE = 2048
+SMALL_INK = 40  # px: a digit (or a line of digits) smaller than this in a larger image is read enlarged,
+SMALL_INK_SIZE = 48  # to this size
 FAINT_INK = 0.6  # of the threshold: how faint connected ink may be in a small scan (hysteresis)
 
 
@@ -34,13 +36,40 @@ def enlarge(grey: np.ndarray, min_height: int = MIN_HEIGHT) -> tuple[np.ndarray,
     """A small image (a scan at 8-30 px, a thumbnail) enlarged with cubic interpolation to ``min_height``
     px high, and the factor. Thresholds and stroke widths need a few dozen pixels across a digit (with
     :func:`with_faint_ink`: 8×8 scans of real handwriting 92 → 97 % right, numbers 14 px high 78 → 96 %;
-    ``benchmarks/scans.py``). The longer side stays within ``MAX_ENLARGED_SIDE``."""
+    ``benchmarks/scans.py``)."""
+    return enlarge_by(grey, min_height / grey.shape[0])
+
+
+def enlarge_by(grey: np.ndarray, factor: float) -> tuple[np.ndarray, float]:
+    """Cubic enlargement by ``factor`` (none below 1), the longer side within ``MAX_ENLARGED_SIDE``; returns
+    the image and the factor applied."""
     h, w = grey.shape
-    factor = min(min_height / h, MAX_ENLARGED_SIDE / max(h, w))
+    factor = min(factor, MAX_ENLARGED_SIDE / max(h, w))
     if factor <= 1:
         return grey, 1.0
     size = (max(1, round(w * factor)), max(1, round(h * factor)))
     return cv2.resize(grey, size, interpolation=cv2.INTER_CUBIC), factor
+
+
+def around(box: tuple[int, int, int, int], margin: int, shape: tuple[int, ...]) -> tuple[slice, slice]:
+    """Rows and columns of ``box`` (x, y, w, h) grown by ``margin`` on every side, within an image."""
+    x, y, w, h = box
+    return (slice(max(0, y - margin), min(shape[0], y + h + margin)),
+            slice(max(0, x - margin), min(shape[1], x + w + margin)))
+
+
+def small_ink_region(grey: np.ndarray, box: tuple[int, int, int, int], digit_size: float | None = None,
+                     ) -> tuple[np.ndarray, float, tuple[int, int]] | None:
+    """Digits small within a larger image (written small, or photographed from afar) have as few pixels
+    as a small scan: the region of the ink ``box`` (x, y, w, h), half a digit around it, enlarged so a digit
+    (``digit_size`` px, by default the box's longer side) is ``SMALL_INK_SIZE`` px; with the factor and
+    the region's top-left corner. None when the digits are not that small."""
+    digit_size = digit_size or max(box[2], box[3])
+    if not 0 < digit_size < SMALL_INK:
+        return None
+    rows, cols = around(box, int(digit_size) // 2 + 2, grey.shape)
+    enlarged, factor = enlarge_by(grey[rows, cols], SMALL_INK_SIZE / digit_size)
+    return (enlarged, factor, (cols.start, rows.start)) if factor > 1 else None
 
 
 def paper(grey: np.ndarray) -> np.ndarray | int:
