@@ -5,7 +5,10 @@ Three sets, each read by the lessons' naive recipe and by digitrec (same model),
   with 17 grey levels) — independent of MNIST, writers and scanner both;
 - **MNIST test digits as scans** of 28 px (as stored) and 14 px (halved, area-averaged): 10 000 each;
 - **numbers**: 400 rows of 2–8 MNIST test digits, 2–5 px apart, at 28, 20 and 14 px high (whole number
-  right counts; the naive recipe has no number reader, so it is not run on them).
+  right counts; the naive recipe has no number reader, so it is not run on them);
+- **small on a page**: the first 2 000 MNIST test digits and the numbers, at 28 and 14 px, each placed
+  at a random spot of a 240×320 px white page (wider for long numbers) — written small, or photographed
+  from afar.
 
     python benchmarks/scans.py [--numbers 400] [--seed 0] [--json]
 """
@@ -56,6 +59,14 @@ def numbers(images: np.ndarray, labels: np.ndarray, count: int, seed: int) -> li
     return rows
 
 
+def on_page(grey: np.ndarray, rng: np.random.Generator, height: int = 240, width: int = 320) -> np.ndarray:
+    width = max(width, grey.shape[1] + 20)
+    page = np.full((height, width), 255, np.uint8)
+    y, x = int(rng.integers(0, height - grey.shape[0])), int(rng.integers(0, width - grey.shape[1]))
+    page[y : y + grey.shape[0], x : x + grey.shape[1]] = grey
+    return page
+
+
 def score(recognizer: Recognizer, samples: list[tuple[np.ndarray, str]], number: bool = False) -> dict:
     encoded = [(png(grey), label) for grey, label in samples]
     start = time.perf_counter()
@@ -91,6 +102,12 @@ def main() -> None:
     for height in (28, 20, 14):
         results[f"numbers, {height} px high"] = score(
             recognizer, [(grey if height == 28 else halved(grey, height), text) for grey, text in rows], number=True)
+    rng = np.random.default_rng(args.seed)
+    for height in (28, 14):
+        results[f"digit {height} px on a page"] = score(recognizer, [
+            (on_page(grey if height == 28 else halved(grey, height), rng), label) for grey, label in mnist[:2000]])
+        results[f"number {height} px high on a page"] = score(recognizer, [
+            (on_page(grey if height == 28 else halved(grey, height), rng), text) for grey, text in rows], number=True)
     if args.json:
         print(json.dumps(results, indent=2))
         return
