@@ -1,4 +1,4 @@
-"""Small scans: digits and numbers at 8–28 px, where the stages have few pixels to measure ink and strokes.
+"""Scans: digits and numbers at 8–28 px, where the stages have few pixels to measure, and forms with boxes.
 
 Three sets, each read by the lessons' naive recipe and by digitrec (same model), as dark ink on white PNGs:
 - **real handwriting at 8×8**: scikit-learn's digits (UCI optdigits: 1 797 digits of 43 writers, 8×8
@@ -8,7 +8,9 @@ Three sets, each read by the lessons' naive recipe and by digitrec (same model),
   right counts; the naive recipe has no number reader, so it is not run on them);
 - **small on a page**: the first 2 000 MNIST test digits and the numbers, at 28 and 14 px, each placed
   at a random spot of a 240×320 px white page (wider for long numbers) — written small, or photographed
-  from afar.
+  from afar;
+- **forms**: the first 2 000 MNIST test digits at 120 px, each in a printed box (a 2 px rectangle, not
+  touching it), and the numbers at 64 px a digit, in a row of printed cells and in one long field.
 
     python benchmarks/scans.py [--numbers 400] [--seed 0] [--json]
 """
@@ -67,6 +69,26 @@ def on_page(grey: np.ndarray, rng: np.random.Generator, height: int = 240, width
     return page
 
 
+def boxed(digit: np.ndarray) -> np.ndarray:
+    """An MNIST digit (bright on black) at 120 px, dark on white, inside a printed 160 px box."""
+    page = np.full((200, 200), 255, np.uint8)
+    page[40:160, 40:160] = 255 - cv2.resize(digit, (120, 120), interpolation=cv2.INTER_CUBIC)
+    cv2.rectangle(page, (20, 20), (180, 180), 0, 2)
+    return page
+
+
+def in_cells(digits: list[np.ndarray], one_field: bool, cell: int = 80) -> np.ndarray:
+    """MNIST digits at 64 px written into a form: one printed cell each, or one long field around them."""
+    page = np.full((140, 40 + len(digits) * cell), 255, np.uint8)
+    for i, digit in enumerate(digits):
+        page[38:102, 28 + i * cell : 92 + i * cell] = 255 - cv2.resize(digit, (64, 64), interpolation=cv2.INTER_CUBIC)
+        if not one_field:
+            cv2.rectangle(page, (20 + i * cell, 30), (20 + (i + 1) * cell, 110), 0, 2)
+    if one_field:
+        cv2.rectangle(page, (12, 24), (28 + len(digits) * cell, 116), 0, 2)
+    return page
+
+
 def score(recognizer: Recognizer, samples: list[tuple[np.ndarray, str]], number: bool = False) -> dict:
     encoded = [(png(grey), label) for grey, label in samples]
     start = time.perf_counter()
@@ -92,6 +114,9 @@ def main() -> None:
     test = load_dataset("mnist", "test", progress=False)
     mnist = [(255 - image, str(label)) for image, label in zip(test.images, test.labels)]
     rows = numbers(test.images, test.labels, args.numbers, args.seed)
+    picks = np.random.default_rng(args.seed).integers(0, len(test.images), (args.numbers, 8))
+    forms = [([test.images[i] for i in p[: 2 + n % 7]], "".join(str(test.labels[i]) for i in p[: 2 + n % 7]))
+             for n, p in enumerate(picks)]
     results = {
         "real handwriting, 8 px (optdigits)": score(recognizer, [
             ((255 - image * (255 / 16)).astype(np.uint8), str(label))
@@ -108,6 +133,10 @@ def main() -> None:
             (on_page(grey if height == 28 else halved(grey, height), rng), label) for grey, label in mnist[:2000]])
         results[f"number {height} px high on a page"] = score(recognizer, [
             (on_page(grey if height == 28 else halved(grey, height), rng), text) for grey, text in rows], number=True)
+    results["digit in a printed box"] = score(recognizer, [(boxed(image), str(label)) for image, label
+                                                           in zip(test.images[:2000], test.labels[:2000])])
+    for one_field, name in ((False, "number in printed cells"), (True, "number in a printed field")):
+        results[name] = score(recognizer, [(in_cells(digits, one_field), text) for digits, text in forms], number=True)
     if args.json:
         print(json.dumps(results, indent=2))
         return

@@ -107,6 +107,22 @@ def test_scans_of_other_sizes_even_cropped_to_the_ink(mnist_test):
     assert hits >= 0.95 * total
 
 
+def test_digits_written_in_a_printed_box(mnist_test):
+    """A form's field: the digit inside a thin rectangle, not touching it. The box is not the digit."""
+    import cv2
+
+    rec = Recognizer()
+    hits = 0
+    for i in range(20):
+        page = np.full((200, 200), 255, np.uint8)
+        page[40:160, 40:160] = 255 - cv2.resize(mnist_test.images[i], (120, 120), interpolation=cv2.INTER_CUBIC)
+        cv2.rectangle(page, (20, 20), (180, 180), 0, 2)
+        buf = io.BytesIO()
+        Image.fromarray(page).save(buf, format="PNG")
+        hits += rec.predict_bytes(buf.getvalue()).digit == mnist_test.labels[i]
+    assert hits >= 19
+
+
 def test_real_handwriting_scanned_at_8_px():
     """Independent real handwriting: scikit-learn's 1 797 digits of 43 writers (UCI optdigits), each an
     8×8 scan with 17 grey levels — far from MNIST in size and look. Read as dark ink on white."""

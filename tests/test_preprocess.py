@@ -129,6 +129,19 @@ def test_faint_ink_is_kept_only_where_it_joins_strong_ink():
     assert cv2.connectedComponents(grown)[0] - 1 == 1 and grown[19, 30] and not grown[6, 46]
 
 
+def test_a_printed_box_around_the_digit_is_removed_but_a_square_zero_stays():
+    seven = drawn_seven()
+    boxed = seven.copy()
+    cv2.rectangle(boxed, (16, 16), (264, 264), 0, 3)
+    plain, framed = prepare_digit(seven).image, prepare_digit(boxed).image
+    assert np.abs(plain - framed).mean() < 0.01
+    ring = np.zeros((280, 280), np.uint8)
+    cv2.rectangle(ring, (80, 40), (200, 240), 255, 14)
+    dotted = ring.copy()
+    cv2.circle(dotted, (140, 140), 9, 255, -1)  # a dot in the zero: not a digit in a box
+    assert (stages.denoise(dotted) >= ring).all()
+
+
 @FAST
 @given(grey_images)
 def test_every_stage_keeps_uint8_images_valid(image):

@@ -160,6 +160,20 @@ def test_small_numbers_in_a_large_image_are_read_from_their_region_enlarged(reco
     assert hits >= 18
 
 
+def test_a_number_written_in_a_form_s_boxes(recognizer, mnist_test):
+    """A row of printed cells, one digit in each, and the same number in one long field: the boxes are
+    not digits (nor a 0 or a 1 around each)."""
+    digits = [pick(mnist_test, d, 2) for d in (2, 0, 2, 6)]
+    cells = paper_with(digits, gap=24, scale=2, top=30)
+    field = cells.copy()
+    for i in range(4):
+        cv2.rectangle(cells, (6 + i * 80, 20), (6 + (i + 1) * 80, 106), 0, 2)
+    cv2.rectangle(field, (4, 16), (field.shape[1] - 5, 110), 0, 2)
+    for image in (cells, field):
+        reading = recognizer.read_number_bytes(png(image))
+        assert reading.text == "2026" and all(d.box[3] < 70 for d in reading.digits)
+
+
 def test_blank_and_bad_input(recognizer):
     assert recognizer.read_number_bytes(png(np.full((100, 300), 255, np.uint8))).text == ""
     assert recognizer.read_number_files([Path("/nonexistent.png")]).__next__().error

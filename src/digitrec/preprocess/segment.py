@@ -77,6 +77,7 @@ def ink_components(grey: np.ndarray, faint: bool = False) -> tuple[np.ndarray, n
     mask = stages.ink_mask(ink, faint=faint)
     if mask is None:
         return None
+    mask, _ = stages.drop_frame(mask)
     _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     return ink, labels, stats
 

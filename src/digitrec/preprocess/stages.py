@@ -191,9 +191,10 @@ def with_faint_ink(ink: np.ndarray, mask: np.ndarray, threshold: int, ratio: flo
 
 
 def denoise(mask: np.ndarray, keep_fraction: float = 0.06) -> np.ndarray | None:
-    """Drop specks: blobs (outer contours) smaller than ``keep_fraction`` of the largest, and single
-    pixels. Returns None when nothing is left. Contours are far cheaper than labelling components."""
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    """Drop what is not the digit: a printed box around it (:func:`_frame`), then specks — blobs smaller
+    than ``keep_fraction`` of the largest, and single pixels. Returns None when nothing is left. Contours
+    are far cheaper than labelling components."""
+    mask, contours = drop_frame(mask)
     if not contours:
         return None
     areas = np.array([max(cv2.contourArea(c), len(c) / 2) for c in contours])  # thin lines have ~0 area
@@ -205,6 +206,42 @@ def denoise(mask: np.ndarray, keep_fraction: float = 0.06) -> np.ndarray | None:
     cleaned = mask.copy()
     cv2.drawContours(cleaned, [c for c, s in zip(contours, small) if s], -1, 0, thickness=cv2.FILLED)
     return cleaned
+
+
+def drop_frame(mask: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The mask without a printed box around its digits (:func:`_frame`), and the outlines of the blobs
+    left — every blob's, those inside another blob's hole (a digit in a box, a speck in a loop) included."""
+    found, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    contours = [c for c, link in zip(found, hierarchy[0]) if link[3] < 0] if found else []
+    boxed = _frame(contours)
+    if boxed is None:
+        return mask, contours
+    frame, held = boxed
+    cleaned = mask.copy()
+    cv2.drawContours(cleaned, [frame], -1, 0, thickness=cv2.FILLED)
+    cv2.drawContours(cleaned, held, -1, 255, thickness=cv2.FILLED)  # their own holes come back from the mask
+    return cv2.bitwise_and(cleaned, mask), held
+
+
+def _frame(contours: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]] | None:
+    """A printed box around the digits (a form's field or its row of cells, a frame drawn on a page), and
+    the blobs it holds: the largest blob, when its outline is a rectangle and what it holds is a digit's
+    height within it, not a dot in a zero. A digit touching its box is one blob with it, and stays."""
+    if len(contours) < 2:
+        return None
+    frame = max(contours, key=cv2.contourArea)
+    corners = cv2.approxPolyDP(frame, 0.02 * cv2.arcLength(frame, True), True)
+    (_, _), (width, height), _ = cv2.minAreaRect(frame)
+    if len(corners) != 4 or cv2.contourArea(frame) < 0.85 * width * height:
+        return None
+    fx, fy, fw, fh = cv2.boundingRect(frame)
+    held, top, bottom = [], fy + fh, fy
+    for c in contours:
+        x, y, w, h = cv2.boundingRect(c)
+        if c is not frame and fx < x and fy < y and x + w < fx + fw and y + h < fy + fh:
+            held.append(c)
+            top, bottom = min(top, y), max(bottom, y + h)
+    return (frame, held) if held and bottom - top >= 0.25 * fh else None
 
 
 def crop(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
