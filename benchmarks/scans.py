@@ -1,4 +1,5 @@
-"""Scans: digits and numbers at 8–28 px, where the stages have few pixels to measure, and forms with boxes.
+"""Scans: digits and numbers at 8–28 px, where the stages have few pixels to measure, forms with boxes, and
+hairlines on a large canvas.
 
 Three sets, each read by the lessons' naive recipe and by digitrec (same model), as dark ink on white PNGs:
 - **real handwriting at 8×8**: scikit-learn's digits (UCI optdigits: 1 797 digits of 43 writers, 8×8
@@ -11,6 +12,9 @@ Three sets, each read by the lessons' naive recipe and by digitrec (same model),
   from afar;
 - **forms**: the first 2 000 MNIST test digits at 120 px, each in a printed box (a 2 px rectangle, not
   touching it), and the numbers at 64 px a digit, in a row of printed cells and in one long field.
+- **hairlines on a large canvas**: the first 400 MNIST test digits redrawn along their skeleton with a
+  2 px pen, 600 px high on a 1000 px canvas (a tablet drawing app at full resolution, a fine pen scanned
+  at high resolution).
 
     python benchmarks/scans.py [--numbers 400] [--seed 0] [--json]
 """
@@ -27,6 +31,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from PIL import Image
+from skimage.morphology import skeletonize
 from sklearn.datasets import load_digits
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -89,6 +94,17 @@ def in_cells(digits: list[np.ndarray], one_field: bool, cell: int = 80) -> np.nd
     return page
 
 
+def hairline(digit: np.ndarray, side: int = 1000, pen: int = 2) -> np.ndarray:
+    """An MNIST digit (bright on black) redrawn along its skeleton with a ``pen`` px pen, 0.6 of a
+    ``side`` px white canvas high."""
+    size = side * 6 // 10
+    skeleton = skeletonize(cv2.resize(digit, (size, size), interpolation=cv2.INTER_CUBIC) > 100)
+    stroke = cv2.dilate(skeleton.astype(np.uint8) * 255, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (pen, pen)))
+    canvas = np.full((side, side), 255, np.uint8)
+    canvas[side // 5 : side // 5 + size, side // 5 : side // 5 + size] = 255 - stroke
+    return canvas
+
+
 def score(recognizer: Recognizer, samples: list[tuple[np.ndarray, str]], number: bool = False) -> dict:
     encoded = [(png(grey), label) for grey, label in samples]
     start = time.perf_counter()
@@ -137,6 +153,8 @@ def main() -> None:
                                                            in zip(test.images[:2000], test.labels[:2000])])
     for one_field, name in ((False, "number in printed cells"), (True, "number in a printed field")):
         results[name] = score(recognizer, [(in_cells(digits, one_field), text) for digits, text in forms], number=True)
+    results["hairline, 2 px pen on 1000 px"] = score(recognizer, [(hairline(image), str(label)) for image, label
+                                                                 in zip(test.images[:400], test.labels[:400])])
     if args.json:
         print(json.dumps(results, indent=2))
         return

@@ -129,6 +129,15 @@ def test_faint_ink_is_kept_only_where_it_joins_strong_ink():
     assert cv2.connectedComponents(grown)[0] - 1 == 1 and grown[19, 30] and not grown[6, 46]
 
 
+def test_a_hairline_on_a_large_canvas_gets_mnist_s_stroke_width():
+    """A 2 px pen on a 1000 px tablet canvas fades when the digit is reduced; it must come out as thick as
+    a normal stroke does."""
+    canvas = np.full((1000, 1000), 255, np.uint8)
+    cv2.polylines(canvas, [np.array([[320, 250], [680, 250], [430, 790]], np.int32)], False, 0, 2, cv2.LINE_AA)
+    normal, hairline = prepare_digit(drawn_seven()).image, prepare_digit(canvas).image
+    assert (hairline > 0.5).sum() >= 0.85 * (normal > 0.5).sum()
+
+
 def test_a_printed_box_around_the_digit_is_removed_but_a_square_zero_stays():
     seven = drawn_seven()
     boxed = seven.copy()

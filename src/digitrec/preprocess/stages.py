@@ -266,7 +266,8 @@ def normalize_stroke(ink: np.ndarray, mask: np.ndarray, target: float = MNIST_ST
     scale = work / max(h, w)
     if scale < 1:
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        ink = cv2.resize(ink, size, interpolation=cv2.INTER_AREA)
+        # a hairline (a 2 px pen on a large tablet canvas) fades when reduced: bring it back to strength first
+        ink = normalize_intensity(cv2.resize(ink, size, interpolation=cv2.INTER_AREA))
         mask = cv2.threshold(ink, 96, 255, cv2.THRESH_BINARY)[1]
         h, w = ink.shape
     if cv2.countNonZero(mask) == 0:
