@@ -42,6 +42,16 @@ def test_transparent_canvas_png_is_composited_on_white():
     assert prepare_bytes(png(rgba)).image is not None
 
 
+def test_white_pen_on_a_transparent_canvas_is_composited_on_black():
+    """A page that styles its canvas black with CSS and draws with a white pen exports white strokes on
+    transparency: on white paper they would vanish."""
+    rgba = np.zeros((120, 120, 4), np.uint8)
+    rgba[20:100, 55:65] = (255, 255, 255, 255)
+    grey = to_grey(decode(png(rgba)))
+    assert grey[0, 0] == 0 and grey[60, 60] == 255
+    assert prepare_bytes(png(rgba)).image is not None
+
+
 def _half_transparent(*ink: int) -> np.ndarray:
     return np.array([[[*ink, 128]]], np.uint8).repeat(10, 0).repeat(10, 1)
 

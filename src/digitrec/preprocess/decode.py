@@ -1,7 +1,7 @@
 """Decoding any image a user may hand us into a grey uint8 array, within bounded time and memory.
 
 Handles what real input brings: EXIF orientation (phone photos), transparency (canvas drawings are
-transparent PNGs: composited on white), CMYK JPEGs, 16-bit PNGs, animated GIFs (first frame), and huge
+transparent PNGs: composited on white, or on black under a white pen), CMYK JPEGs, 16-bit PNGs, animated GIFs (first frame), and huge
 photos, which JPEG decodes at reduced scale (``draft``) before anything else touches them.
 """
 
@@ -24,6 +24,7 @@ from digitrec.errors import ImageError
 MAX_PIXELS = 150_000_000  # a 12 000 × 9 000 photo is 108 MP; more than this is treated as a decompression bomb
 MAX_FILE_BYTES = 64 << 20
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+LIGHT_INK = 160  # luma of a transparent image's opaque pixels above which its ink is light
 WORK_SIDE = 1024  # longest side images are reduced to before preprocessing: ample for a digit or a number
 
 Image.MAX_IMAGE_PIXELS = None  # we check the size ourselves, with a clear message
@@ -105,7 +106,7 @@ def _decode_plain_png(data: bytes, max_side: int) -> tuple[np.ndarray, tuple[int
     if pixels.dtype != np.uint8 or pixels.shape[:2] != (height, width):
         return None
     if pixels.ndim == 3 and pixels.shape[2] == 4:
-        pixels = _on_white(pixels)
+        pixels = _on_paper(pixels)
     return pixels, (width, height)
 
 
@@ -123,7 +124,7 @@ def _png_chunk_kinds(data: bytes) -> Iterator[bytes]:
 
 
 def _to_8bit(image: Image.Image) -> Image.Image:
-    """RGB or L, 8 bits per channel, transparency composited on white paper."""
+    """RGB or L, 8 bits per channel, transparency composited on paper (:func:`_on_paper`)."""
     mode = image.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         array = np.asarray(image, dtype=np.float32)
@@ -136,22 +137,32 @@ def _to_8bit(image: Image.Image) -> Image.Image:
     elif mode == "PA":
         image = image.convert("RGBA")
     if image.mode in ("LA", "La", "RGBa", "RGBA"):
-        return Image.fromarray(_on_white(np.asarray(image.convert("RGBA" if image.mode.startswith("RGB") else "LA"))))
+        return Image.fromarray(_on_paper(np.asarray(image.convert("RGBA" if image.mode.startswith("RGB") else "LA"))))
     if image.mode not in ("L", "RGB"):
         image = image.convert("RGB")
     return image
 
 
-def _on_white(pixels: np.ndarray) -> np.ndarray:
-    """Composite straight-alpha pixels (H, W, C + 1) on white paper. Canvas drawings arrive this way on
+def _on_paper(pixels: np.ndarray) -> np.ndarray:
+    """Composite straight-alpha pixels (H, W, C + 1) on paper that shows the ink: white, or black when the
+    ink is light — a canvas drawn with a white pen and left transparent, shown over a dark page by CSS,
+    exports white strokes on nothing, which on white would vanish. Canvas drawings arrive this way on
     every request, so this works on contiguous planes and skips what it can: compositing when nothing is
-    transparent, two of three colour planes when the ink is grey (every drawing page's black pen)."""
+    transparent, two of three colour planes when the ink is grey (every drawing page's pen)."""
     *colour, alpha = cv2.split(np.ascontiguousarray(pixels))
     if all(cv2.norm(colour[0], plane, cv2.NORM_INF) == 0 for plane in colour[1:]):
         colour = colour[:1]
     if cv2.minMaxLoc(alpha)[0] < 255:
-        # white + (colour - white) · alpha = 255 - (255 - colour) · alpha / 255
-        colour = [cv2.subtract(255, cv2.multiply(cv2.subtract(255, plane), alpha, scale=1 / 255)) for plane in colour]
+        drawn = cv2.threshold(alpha, 127, 255, cv2.THRESH_BINARY)[1]
+        means = [cv2.mean(plane, mask=drawn)[0] for plane in colour]  # R, G, B (or grey) of the ink
+        lightness = means[0] if len(means) == 1 else 0.299 * means[0] + 0.587 * means[1] + 0.114 * means[2]
+        if cv2.countNonZero(drawn) and lightness > LIGHT_INK:
+            # black + colour · alpha
+            colour = [cv2.multiply(plane, alpha, scale=1 / 255) for plane in colour]
+        else:
+            # white + (colour - white) · alpha = 255 - (255 - colour) · alpha / 255
+            colour = [cv2.subtract(255, cv2.multiply(cv2.subtract(255, plane), alpha, scale=1 / 255))
+                      for plane in colour]
     return colour[0] if len(colour) == 1 else cv2.merge(colour)
 
 
