@@ -38,7 +38,7 @@ bench: install-dev
 	$(BIN)/python benchmarks/train_speed.py
 	$(BIN)/python benchmarks/predict_speed.py
 	$(BIN)/python benchmarks/robustness.py
-	$(BIN)/python benchmarks/scans.py
+	$(BIN)/python benchmarks/real_world.py
 	$(BIN)/python benchmarks/service_load.py
 
 clean:

@@ -129,6 +129,27 @@ def test_faint_ink_is_kept_only_where_it_joins_strong_ink():
     assert cv2.connectedComponents(grown)[0] - 1 == 1 and grown[19, 30] and not grown[6, 46]
 
 
+def on_a_desk(image: np.ndarray, angle: float = 8.0) -> np.ndarray:
+    """A photo of ``image`` (a 280 px sheet) lying a little askew on a dark, grainy desk."""
+    desk = (np.full((400, 400), 70.0) + np.random.default_rng(0).normal(0, 8, (400, 400))).clip(0, 255)
+    desk[60:340, 60:340] = image * (235 / 255)
+    turn = cv2.getRotationMatrix2D((200, 200), angle, 1.0)
+    return cv2.warpAffine(desk.astype(np.uint8), turn, (400, 400), borderValue=70)
+
+
+def test_a_sheet_on_a_desk_is_read_on_the_sheet_and_nothing_else_is_a_sheet():
+    seven, photo = drawn_seven(), on_a_desk(drawn_seven())
+    found, corner = stages.sheet(photo)
+    assert found is not photo and 40 < corner[0] < 80 and 40 < corner[1] < 80
+    assert 280 <= found.shape[0] <= 330 and found.min() < 60 and np.median(found) > 200
+    askew = cv2.warpAffine(seven, cv2.getRotationMatrix2D((140, 140), 8.0, 1.0), (280, 280), borderValue=255)
+    assert np.abs(prepare_digit(photo).image - prepare_digit(askew).image).mean() < 0.03
+    names = [name for name, _ in prepare_digit(photo, trace=True).trace]
+    assert names[:2] == ["grey", "sheet"]
+    for image in (seven, shaded(seven), shaded(seven, dark_ink=False), drawn_seven(dark_ink=False)):
+        assert stages.sheet(image)[0] is image  # canvases, shadowed paper, a board: no sheet
+
+
 def test_a_hairline_on_a_large_canvas_gets_mnist_s_stroke_width():
     """A 2 px pen on a 1000 px tablet canvas fades when the digit is reduced; it must come out as thick as
     a normal stroke does."""

@@ -174,6 +174,18 @@ def test_a_number_written_in_a_form_s_boxes(recognizer, mnist_test):
         assert reading.text == "2026" and all(d.box[3] < 70 for d in reading.digits)
 
 
+def test_a_number_on_a_sheet_lying_on_a_desk(recognizer, mnist_test):
+    """A photo of a note on a dark desk: the sheet is not a digit; boxes come back in the photo's pixels."""
+    sheet = paper_with([pick(mnist_test, d, 3) for d in (1, 9, 8, 4)], scale=2)
+    h, w = sheet.shape
+    photo = (np.full((h + 120, w + 120), 70.0) + np.random.default_rng(1).normal(0, 8, (h + 120, w + 120)))
+    photo[60 : 60 + h, 60 : 60 + w] = sheet * (235 / 255)
+    reading = recognizer.read_number_bytes(png(photo.clip(0, 255).astype(np.uint8)))
+    assert reading.text == "1984"
+    assert all(60 <= x and x + bw <= 60 + w and 60 <= y and y + bh <= 60 + h for x, y, bw, bh in
+               (d.box for d in reading.digits))
+
+
 def test_blank_and_bad_input(recognizer):
     assert recognizer.read_number_bytes(png(np.full((100, 300), 255, np.uint8))).text == ""
     assert recognizer.read_number_files([Path("/nonexistent.png")]).__next__().error

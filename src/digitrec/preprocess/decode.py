@@ -160,9 +160,9 @@ def _on_paper(pixels: np.ndarray) -> np.ndarray:
             # black + colour · alpha
             colour = [cv2.multiply(plane, alpha, scale=1 / 255) for plane in colour]
         else:
-            # white + (colour - white) · alpha = 255 - (255 - colour) · alpha / 255
-            colour = [cv2.subtract(255, cv2.multiply(cv2.subtract(255, plane), alpha, scale=1 / 255))
-                      for plane in colour]
+            # white + (colour - white) · alpha = 255 - (255 - colour) · alpha / 255; for uint8, 255 - x is ~x
+            # (and cv2.subtract(255, x) would take a 4×1 array for a scalar)
+            colour = [cv2.bitwise_not(cv2.multiply(cv2.bitwise_not(plane), alpha, scale=1 / 255)) for plane in colour]
     return colour[0] if len(colour) == 1 else cv2.merge(colour)
 
 

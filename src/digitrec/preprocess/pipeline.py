@@ -56,6 +56,9 @@ def prepare_digit(grey: np.ndarray, config: PreprocessConfig = DEFAULT, trace: b
         return image
 
     keep("grey", grey)
+    found, _ = stages.sheet(grey)
+    if found is not grey:  # a sheet of paper on a desk: read the sheet
+        grey = keep("sheet", found)
     grey, factor = stages.enlarge(grey)
     if factor > 1:
         keep("enlarge", grey)

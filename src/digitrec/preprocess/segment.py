@@ -309,13 +309,15 @@ def find_digits(grey: np.ndarray, classify: Classifier, read_runs: RunReader | N
     digits is cut between them; a blob it reads as one digit gets the mean of its and the classifier's
     probabilities (two different models, each wrong where the other is often right). Without it, or when
     it reads nothing in a wide blob, a wide blob the classifier is not sure of goes to the splitter."""
+    grey, corner = stages.sheet(grey)  # a sheet of paper on a desk: read the sheet
     grey, factor = stages.enlarge(grey)
     found = ink_components(grey, faint=factor > 1)
     if found is None:
         return []
-    blobs, origin = _blobs(found[2]), (0, 0)
+    blobs, origin = _blobs(found[2]), corner
     if factor == 1 and (region := _small_digits_region(grey, blobs)):
-        grey, factor, origin = region  # small digits in a large image: read their region, enlarged
+        grey, factor, (x0, y0) = region  # small digits in a large image: read their region, enlarged
+        origin = (corner[0] + x0, corner[1] + y0)
         found = ink_components(grey, faint=True)
         if found is None:
             return []

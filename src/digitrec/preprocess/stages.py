@@ -18,6 +18,7 @@ MIN_HEIGHT = 64  # px: smaller images are enlarged before the stages measure pap
 MAX_ENLARGED_SIDE = 2048
 SMALL_INK = 40  # px: a digit (or a line of digits) smaller than this in a larger image is read enlarged,
 SMALL_INK_SIZE = 48  # to this size
+SHEET_CONTRAST = 40  # grey levels by which a desk around a photographed sheet is darker than the sheet
 FAINT_INK = 0.6  # of the threshold: how faint connected ink may be in a small scan (hysteresis)
 
 
@@ -36,7 +37,7 @@ def enlarge(grey: np.ndarray, min_height: int = MIN_HEIGHT) -> tuple[np.ndarray,
     """A small image (a scan at 8-30 px, a thumbnail) enlarged with cubic interpolation to ``min_height``
     px high, and the factor. Thresholds and stroke widths need a few dozen pixels across a digit (with
     :func:`with_faint_ink`: 8×8 scans of real handwriting 92 → 97 % right, numbers 14 px high 78 → 96 %;
-    ``benchmarks/scans.py``)."""
+    ``benchmarks/real_world.py``)."""
     return enlarge_by(grey, min_height / grey.shape[0])
 
 
@@ -70,6 +71,41 @@ def small_ink_region(grey: np.ndarray, box: tuple[int, int, int, int], digit_siz
     rows, cols = around(box, int(digit_size) // 2 + 2, grey.shape)
     enlarged, factor = enlarge_by(grey[rows, cols], SMALL_INK_SIZE / digit_size)
     return (enlarged, factor, (cols.start, rows.start)) if factor > 1 else None
+
+
+def sheet(grey: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    """A sheet of paper photographed on a darker surface (a note on a desk): the sheet alone — cropped, the
+    surface left in its corners painted the sheet's colour — and its top-left corner in the image. The
+    image itself, at (0, 0), when there is no such sheet: the border is not clearly darker than most of the
+    image, or the bright part is not a large, solid, four-to-six-cornered shape that the border mostly
+    does not cut (lit and shadowed parts of one page are not a sheet on a desk)."""
+    h, w = grey.shape
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    bright_level = percentiles(grey, (75,))[0]
+    if min(h, w) < 16 or percentiles(border, (50,))[0] + SHEET_CONTRAST > bright_level:
+        return grey, (0, 0)
+    split = otsu(histogram(grey))
+    bright = cv2.threshold(grey, split, 255, cv2.THRESH_BINARY)[1]
+    contours, _ = cv2.findContours(bright, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return grey, (0, 0)
+    outline = max(contours, key=cv2.contourArea)
+    hull = cv2.convexHull(outline)
+    area, hull_area = cv2.contourArea(outline), cv2.contourArea(hull)
+    corners = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True)
+    on_border = np.count_nonzero(border > split) / border.size
+    if area < 0.2 * h * w or area < 0.9 * hull_area or not 4 <= len(corners) <= 6 or on_border > 0.35:
+        return grey, (0, 0)
+    inside = np.zeros_like(grey)
+    cv2.fillPoly(inside, [hull], 255)
+    edge = 2 * max(3, round(0.01 * max(h, w))) + 1  # the sheet's blurred edge is neither desk nor sheet
+    inside = cv2.erode(inside, cv2.getStructuringElement(cv2.MORPH_RECT, (edge, edge)))
+    level = int(np.median(grey[(inside > 0) & (bright > 0)]))
+    x, y, bw, bh = cv2.boundingRect(hull)
+    rows, cols = slice(y + 2, y + bh - 2), slice(x + 2, x + bw - 2)
+    cropped = grey[rows, cols].copy()
+    cropped[inside[rows, cols] == 0] = level
+    return cropped, (x + 2, y + 2)
 
 
 def paper(grey: np.ndarray) -> np.ndarray | int:

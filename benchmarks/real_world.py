@@ -1,5 +1,5 @@
-"""Scans: digits and numbers at 8–28 px, where the stages have few pixels to measure, forms with boxes, and
-hairlines on a large canvas.
+"""Real input beyond the robustness sets: small scans, digits small on a page, forms with printed boxes,
+hairlines on a large canvas, and sheets of paper photographed on a desk.
 
 Three sets, each read by the lessons' naive recipe and by digitrec (same model), as dark ink on white PNGs:
 - **real handwriting at 8×8**: scikit-learn's digits (UCI optdigits: 1 797 digits of 43 writers, 8×8
@@ -14,9 +14,12 @@ Three sets, each read by the lessons' naive recipe and by digitrec (same model),
   touching it), and the numbers at 64 px a digit, in a row of printed cells and in one long field.
 - **hairlines on a large canvas**: the first 400 MNIST test digits redrawn along their skeleton with a
   2 px pen, 600 px high on a 1000 px canvas (a tablet drawing app at full resolution, a fine pen scanned
-  at high resolution).
+  at high resolution);
+- **a sheet on a desk**: the first 2 000 MNIST test digits (and the numbers, 2.5× their size) on a sheet of
+  light paper lying a little askew (±8°) on a dark, grainy desk that shows around it — a note photographed
+  from above.
 
-    python benchmarks/scans.py [--numbers 400] [--seed 0] [--json]
+    python benchmarks/real_world.py [--numbers 400] [--seed 0] [--json]
 """
 
 from __future__ import annotations
@@ -105,6 +108,17 @@ def hairline(digit: np.ndarray, side: int = 1000, pen: int = 2) -> np.ndarray:
     return canvas
 
 
+def on_desk(grey: np.ndarray, rng: np.random.Generator, margin: int = 60) -> np.ndarray:
+    """A sheet bearing ``grey`` (dark on white), a margin of paper around it, lying askew on a dark desk."""
+    h, w = grey.shape
+    H, W = h + 4 * margin, w + 4 * margin
+    photo = (np.full((H, W), 70.0) + rng.normal(0, 8, (H, W))).clip(0, 255)
+    photo[margin : H - margin, margin : W - margin] = 235
+    photo[2 * margin : 2 * margin + h, 2 * margin : 2 * margin + w] = grey * (235 / 255)
+    turn = cv2.getRotationMatrix2D((W / 2, H / 2), float(rng.uniform(-8, 8)), 1.0)
+    return cv2.warpAffine(photo.astype(np.uint8), turn, (W, H), borderValue=70)
+
+
 def score(recognizer: Recognizer, samples: list[tuple[np.ndarray, str]], number: bool = False) -> dict:
     encoded = [(png(grey), label) for grey, label in samples]
     start = time.perf_counter()
@@ -155,6 +169,12 @@ def main() -> None:
         results[name] = score(recognizer, [(in_cells(digits, one_field), text) for digits, text in forms], number=True)
     results["hairline, 2 px pen on 1000 px"] = score(recognizer, [(hairline(image), str(label)) for image, label
                                                                  in zip(test.images[:400], test.labels[:400])])
+    results["digit on a sheet on a desk"] = score(recognizer, [
+        (on_desk(cv2.resize(grey, (160, 160), interpolation=cv2.INTER_CUBIC), rng, 40), label)
+        for grey, label in mnist[:2000]])
+    results["number on a sheet on a desk"] = score(recognizer, [
+        (on_desk(cv2.resize(grey, None, fx=2.5, fy=2.5, interpolation=cv2.INTER_CUBIC), rng), text)
+        for grey, text in rows], number=True)
     if args.json:
         print(json.dumps(results, indent=2))
         return
