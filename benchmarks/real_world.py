@@ -1,5 +1,5 @@
 """Real input beyond the robustness sets: small scans, digits small on a page, forms with printed boxes,
-hairlines on a large canvas, and sheets of paper photographed on a desk.
+hairlines on a large canvas, numbers askew, and sheets of paper photographed on a desk.
 
 Three sets, each read by the lessons' naive recipe and by digitrec (same model), as dark ink on white PNGs:
 - **real handwriting at 8×8**: scikit-learn's digits (UCI optdigits: 1 797 digits of 43 writers, 8×8
@@ -15,6 +15,8 @@ Three sets, each read by the lessons' naive recipe and by digitrec (same model),
 - **hairlines on a large canvas**: the first 400 MNIST test digits redrawn along their skeleton with a
   2 px pen, 600 px high on a 1000 px canvas (a tablet drawing app at full resolution, a fine pen scanned
   at high resolution);
+- **numbers askew**: the numbers at 2.5× their size on white, turned 8° and 12° (alternately either way),
+  as a number is written across a page or photographed at an angle;
 - **a sheet on a desk**: the first 2 000 MNIST test digits (and the numbers, 2.5× their size) on a sheet of
   light paper lying a little askew (±8°) on a dark, grainy desk that shows around it — a note photographed
   from above.
@@ -119,6 +121,18 @@ def on_desk(grey: np.ndarray, rng: np.random.Generator, margin: int = 60) -> np.
     return cv2.warpAffine(photo.astype(np.uint8), turn, (W, H), borderValue=70)
 
 
+def askew(grey: np.ndarray, angle: float, margin: int = 60) -> np.ndarray:
+    """``grey`` (dark on white) with a white margin, turned by ``angle`` degrees on a canvas that holds it."""
+    grey = np.pad(grey, margin, constant_values=255)
+    h, w = grey.shape
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+    cos, sin = abs(turn[0, 0]), abs(turn[0, 1])
+    width, height = int(h * sin + w * cos), int(h * cos + w * sin)
+    turn[0, 2] += width / 2 - w / 2
+    turn[1, 2] += height / 2 - h / 2
+    return cv2.warpAffine(grey, turn, (width, height), borderValue=255)
+
+
 def score(recognizer: Recognizer, samples: list[tuple[np.ndarray, str]], number: bool = False) -> dict:
     encoded = [(png(grey), label) for grey, label in samples]
     start = time.perf_counter()
@@ -169,6 +183,10 @@ def main() -> None:
         results[name] = score(recognizer, [(in_cells(digits, one_field), text) for digits, text in forms], number=True)
     results["hairline, 2 px pen on 1000 px"] = score(recognizer, [(hairline(image), str(label)) for image, label
                                                                  in zip(test.images[:400], test.labels[:400])])
+    for angle in (8, 12):
+        results[f"number askew by {angle}°"] = score(recognizer, [
+            (askew(cv2.resize(grey, None, fx=2.5, fy=2.5, interpolation=cv2.INTER_CUBIC), angle * (-1) ** n), text)
+            for n, (grey, text) in enumerate(rows)], number=True)
     results["digit on a sheet on a desk"] = score(recognizer, [
         (on_desk(cv2.resize(grey, (160, 160), interpolation=cv2.INTER_CUBIC), rng, 40), label)
         for grey, label in mnist[:2000]])

@@ -186,6 +186,18 @@ def test_a_number_on_a_sheet_lying_on_a_desk(recognizer, mnist_test):
                (d.box for d in reading.digits))
 
 
+def test_a_number_written_askew_is_one_line(recognizer, mnist_test):
+    """Written uphill or downhill by 10°: the last digit sits a whole digit higher (or lower) than the
+    first, and is still on the same line."""
+    row = paper_with([pick(mnist_test, d, 4) for d in (5, 7, 3, 2, 9, 1)], scale=2)
+    for angle in (10, -10):
+        h, w = row.shape
+        turn = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+        turn[1, 2] += 80
+        reading = recognizer.read_number_bytes(png(cv2.warpAffine(row, turn, (w, h + 160), borderValue=255)))
+        assert reading.text == "573291"
+
+
 def test_blank_and_bad_input(recognizer):
     assert recognizer.read_number_bytes(png(np.full((100, 300), 255, np.uint8))).text == ""
     assert recognizer.read_number_files([Path("/nonexistent.png")]).__next__().error

@@ -100,8 +100,10 @@ def _blobs(stats: np.ndarray) -> list[Blob]:
 
 
 def _lines(blobs: list[Blob]) -> list[list[Blob]]:
-    """Group blobs into text lines, top to bottom, each sorted left to right. Full-height blobs define
-    the lines by vertical overlap; small ones (a 5's flag, a 7's bar above its stem) join the nearest line."""
+    """Group blobs into text lines, top to bottom, each sorted left to right. Full-height blobs, left to
+    right, make the lines: each joins the line whose last three blobs it overlaps most vertically — its
+    neighbours, not the whole line, so a line written or photographed askew stays one line. Small blobs (a 5's flag, a
+    7's bar above its stem) join the nearest line."""
     if not blobs:
         return []
     typical = float(np.median([b.h for b in blobs]))
@@ -110,11 +112,10 @@ def _lines(blobs: list[Blob]) -> list[list[Blob]]:
     def span(line: list[Blob]) -> tuple[int, int]:
         return min(m.y for m in line), max(m.y2 for m in line)
 
-    big = sorted((b for b in blobs if b.h >= 0.5 * typical), key=lambda b: -b.h)
-    for b in big:
+    for b in sorted((b for b in blobs if b.h >= 0.5 * typical), key=lambda b: b.x):
         best, best_overlap = None, 0.3
         for line in lines:
-            top, bottom = span(line)
+            top, bottom = span(line[-3:])
             overlap = (min(bottom, b.y2) - max(top, b.y)) / max(1, min(b.h, bottom - top))
             if overlap > best_overlap:
                 best, best_overlap = line, overlap
