@@ -1,5 +1,5 @@
 """Real input beyond the robustness sets: small scans, digits small on a page, forms with printed boxes,
-hairlines on a large canvas, numbers askew, and sheets of paper photographed on a desk.
+hairlines on a large canvas, numbers on ruled lines and askew, and sheets of paper photographed on a desk.
 
 Three sets, each read by the lessons' naive recipe and by digitrec (same model), as dark ink on white PNGs:
 - **real handwriting at 8×8**: scikit-learn's digits (UCI optdigits: 1 797 digits of 43 writers, 8×8
@@ -15,6 +15,8 @@ Three sets, each read by the lessons' naive recipe and by digitrec (same model),
 - **hairlines on a large canvas**: the first 400 MNIST test digits redrawn along their skeleton with a
   2 px pen, 600 px high on a 1000 px canvas (a tablet drawing app at full resolution, a fine pen scanned
   at high resolution);
+- **numbers on a ruled line**: the numbers at 2.5× their size sitting on a dark 2 px rule (a notebook
+  line, a form's underline) that runs through the bottom of every digit, with rules above and below;
 - **numbers askew**: the numbers at 2.5× their size on white, turned 8° and 12° (alternately either way),
   as a number is written across a page or photographed at an angle;
 - **a sheet on a desk**: the first 2 000 MNIST test digits (and the numbers, 2.5× their size) on a sheet of
@@ -121,6 +123,16 @@ def on_desk(grey: np.ndarray, rng: np.random.Generator, margin: int = 60) -> np.
     return cv2.warpAffine(photo.astype(np.uint8), turn, (W, H), borderValue=70)
 
 
+def on_rules(grey: np.ndarray, margin: int = 40, spacing: int = 100) -> np.ndarray:
+    """``grey`` (a row of 70 px digits, dark on white) with a margin, on ruled paper: a dark 2 px rule
+    through the bottom of the digits and others ``spacing`` px above and below."""
+    page = np.pad(grey, margin, constant_values=255)
+    base = margin + grey.shape[0] - 6
+    for y in range(base % spacing, page.shape[0] - 1, spacing):
+        page[y : y + 2] = np.minimum(page[y : y + 2], 120)
+    return page
+
+
 def askew(grey: np.ndarray, angle: float, margin: int = 60) -> np.ndarray:
     """``grey`` (dark on white) with a white margin, turned by ``angle`` degrees on a canvas that holds it."""
     grey = np.pad(grey, margin, constant_values=255)
@@ -183,6 +195,9 @@ def main() -> None:
         results[name] = score(recognizer, [(in_cells(digits, one_field), text) for digits, text in forms], number=True)
     results["hairline, 2 px pen on 1000 px"] = score(recognizer, [(hairline(image), str(label)) for image, label
                                                                  in zip(test.images[:400], test.labels[:400])])
+    results["number on a ruled line"] = score(recognizer, [
+        (on_rules(cv2.resize(grey, None, fx=2.5, fy=2.5, interpolation=cv2.INTER_CUBIC)), text)
+        for grey, text in rows], number=True)
     for angle in (8, 12):
         results[f"number askew by {angle}°"] = score(recognizer, [
             (askew(cv2.resize(grey, None, fx=2.5, fy=2.5, interpolation=cv2.INTER_CUBIC), angle * (-1) ** n), text)

@@ -198,6 +198,14 @@ def test_a_number_written_askew_is_one_line(recognizer, mnist_test):
         assert reading.text == "573291"
 
 
+def test_a_number_written_on_a_ruled_line(recognizer, mnist_test):
+    """Digits sitting on a notebook's rule (or a form's underline) are one blob with it; the rule goes."""
+    page = paper_with([pick(mnist_test, d, 5) for d in (4, 0, 7, 1, 3)], scale=2)
+    page[40 + 50 : 40 + 53] = 60  # through the bottoms of the digits, across the whole page
+    page[10:12] = 60
+    assert recognizer.read_number_bytes(png(page)).text == "40713"
+
+
 def test_blank_and_bad_input(recognizer):
     assert recognizer.read_number_bytes(png(np.full((100, 300), 255, np.uint8))).text == ""
     assert recognizer.read_number_files([Path("/nonexistent.png")]).__next__().error

@@ -31,6 +31,7 @@ RunReader = Callable[[list[np.ndarray]], list[list[tuple[np.ndarray, float]]]]
 SPLIT_FROM = 0.8  # blobs at least this wide (× line height) are tried as touching digits too
 CUT_FROM = 0.5  # ... and this wide when the number reader reads several digits in them (a "1" is narrow)
 MAX_CUTS = 14
+RULE_FROM = 0.5  # × the image's width: ink spanning this much may be a ruled line the digits sit on
 PIECE_COST = 0.3  # log-prior cost of each digit: a split must explain the ink clearly better
 # Width/height of each MNIST digit class: mean and spread of log(aspect), measured on the training set.
 ASPECT = {0: (-0.10, 0.20), 1: (-0.89, 0.46), 2: (-0.07, 0.22), 3: (-0.22, 0.22), 4: (-0.23, 0.21),
@@ -79,7 +80,42 @@ def ink_components(grey: np.ndarray, faint: bool = False) -> tuple[np.ndarray, n
         return None
     mask, _ = stages.drop_frame(mask)
     _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if stats[1:, cv2.CC_STAT_WIDTH].max(initial=0) >= RULE_FROM * mask.shape[1]:
+        # something spans half the image: digits written on a ruled line are one blob with it
+        unruled = _without_rules(mask)
+        if unruled is not None:
+            _, labels, stats, _ = cv2.connectedComponentsWithStats(unruled, connectivity=8)
     return ink, labels, stats
+
+
+def _without_rules(mask: np.ndarray) -> np.ndarray | None:
+    """The mask with its long, near-horizontal straight lines erased (a notebook's rules, a form's
+    underline that the digits sit on); None when there are none. A line's ink is erased where the line
+    runs, so a digit crossing it loses a rule's thickness of its stroke there."""
+    width = mask.shape[1]
+    found = cv2.HoughLinesP(mask, 1, np.pi / 360, threshold=int(RULE_FROM * width), minLineLength=RULE_FROM * width,
+                            maxLineGap=max(2, width // 100))
+    if found is None:
+        return None
+    rules = [(x0, y0, x1, y1) for x0, y0, x1, y1 in found.reshape(-1, 4).tolist() if abs(y1 - y0) <= 0.1 * abs(x1 - x0)]
+    if not rules:
+        return None
+    erased = mask.copy()
+    thickness = _rule_thickness(mask, rules[0])
+    for x0, y0, x1, y1 in rules:
+        cv2.line(erased, (int(x0), int(y0)), (int(x1), int(y1)), 0, thickness)
+    return erased
+
+
+def _rule_thickness(mask: np.ndarray, rule: tuple[int, int, int, int]) -> int:
+    """How many rows of ink a rule covers, from the median run of ink across it, plus one for its edges."""
+    x0, y0, x1, y1 = rule
+    runs = []
+    for x in np.linspace(x0, x1, 16).astype(int)[1:-1]:
+        y = int(round(y0 + (y1 - y0) * (x - x0) / max(1, x1 - x0)))
+        column = mask[max(0, y - 20) : y + 21, x] > 0
+        runs.append(int(column.sum()))
+    return int(np.median(runs)) + 2 if runs else 3
 
 
 def _blobs(stats: np.ndarray) -> list[Blob]:
