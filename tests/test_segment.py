@@ -10,6 +10,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from PIL import Image
 
 from digitrec.inference import Recognizer
@@ -204,6 +207,19 @@ def test_a_number_written_on_a_ruled_line(recognizer, mnist_test):
     page[40 + 50 : 40 + 53] = 60  # through the bottoms of the digits, across the whole page
     page[10:12] = 60
     assert recognizer.read_number_bytes(png(page)).text == "40713"
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(np.uint8, st.tuples(st.integers(1, 160), st.integers(1, 320)), elements=st.integers(0, 255)),
+       st.booleans())
+def test_any_array_reads_as_a_number_with_boxes_inside_it(recognizer, image, blocky):
+    """Noise, blocks, stripes — whatever the pixels, reading gives digits whose boxes lie in the image."""
+    if blocky:  # large flat areas and straight edges: sheets, frames and rules for the stages to find
+        image = cv2.resize(image[:8, :8], (image.shape[1], image.shape[0]), interpolation=cv2.INTER_NEAREST)
+    reading = recognizer.read_number_bytes(png(image))
+    h, w = image.shape
+    for x, y, bw, bh in (d.box for d in reading.digits):
+        assert 0 <= x and 0 <= y and x + bw <= w + 1 and y + bh <= h + 1
 
 
 def test_blank_and_bad_input(recognizer):
