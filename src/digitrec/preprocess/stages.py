@@ -100,8 +100,11 @@ def sheet(grey: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
     cv2.fillPoly(inside, [hull], 255)
     edge = 2 * max(3, round(0.01 * max(h, w))) + 1  # the sheet's blurred edge is neither desk nor sheet
     inside = cv2.erode(inside, cv2.getStructuringElement(cv2.MORPH_RECT, (edge, edge)))
-    level = int(np.median(grey[(inside > 0) & (bright > 0)]))
+    paper_pixels = grey[(inside > 0) & (bright > 0)]
     x, y, bw, bh = cv2.boundingRect(hull)
+    if paper_pixels.size == 0 or min(bw, bh) <= 4:
+        return grey, (0, 0)
+    level = int(np.median(paper_pixels))
     rows, cols = slice(y + 2, y + bh - 2), slice(x + 2, x + bw - 2)
     cropped = grey[rows, cols].copy()
     cropped[inside[rows, cols] == 0] = level
@@ -256,7 +259,7 @@ def drop_frame(mask: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     cleaned = mask.copy()
     cv2.drawContours(cleaned, [frame], -1, 0, thickness=cv2.FILLED)
     cv2.drawContours(cleaned, held, -1, 255, thickness=cv2.FILLED)  # their own holes come back from the mask
-    return cv2.bitwise_and(cleaned, mask), held
+    return cv2.bitwise_and(cleaned, mask), [c for c in contours if c is not frame]
 
 
 def _frame(contours: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]] | None:
