@@ -97,7 +97,8 @@ def _without_rules(mask: np.ndarray) -> np.ndarray | None:
                             maxLineGap=max(2, width // 100))
     if found is None:
         return None
-    rules = [(x0, y0, x1, y1) for x0, y0, x1, y1 in found.reshape(-1, 4).tolist() if abs(y1 - y0) <= 0.1 * abs(x1 - x0)]
+    rules = [(x0, y0, x1, y1) for x0, y0, x1, y1 in found.reshape(-1, 4).tolist()
+             if abs(y1 - y0) <= 0.1 * abs(x1 - x0)]  # near-horizontal
     if not rules:
         return None
     erased = mask.copy()
@@ -108,7 +109,8 @@ def _without_rules(mask: np.ndarray) -> np.ndarray | None:
 
 
 def _rule_thickness(mask: np.ndarray, rule: tuple[int, int, int, int]) -> int:
-    """How many rows of ink a rule covers, from the median run of ink across it, plus one for its edges."""
+    """How many rows of ink a rule covers (the median run of ink across it), and a pixel of blurred edge
+    on each side."""
     x0, y0, x1, y1 = rule
     runs = []
     for x in np.linspace(x0, x1, 16).astype(int)[1:-1]:
@@ -138,8 +140,8 @@ def _blobs(stats: np.ndarray) -> list[Blob]:
 def _lines(blobs: list[Blob]) -> list[list[Blob]]:
     """Group blobs into text lines, top to bottom, each sorted left to right. Full-height blobs, left to
     right, make the lines: each joins the line whose last three blobs it overlaps most vertically — its
-    neighbours, not the whole line, so a line written or photographed askew stays one line. Small blobs (a 5's flag, a
-    7's bar above its stem) join the nearest line."""
+    neighbours, not the whole line, so a line written or photographed askew stays one line. Small blobs
+    (a 5's flag, a 7's bar above its stem) join the nearest line."""
     if not blobs:
         return []
     typical = float(np.median([b.h for b in blobs]))
@@ -351,17 +353,17 @@ def find_digits(grey: np.ndarray, classify: Classifier, read_runs: RunReader | N
     found = ink_components(grey, faint=factor > 1)
     if found is None:
         return []
-    blobs, origin = _blobs(found[2]), corner
-    if factor == 1 and (region := _small_digits_region(grey, blobs)):
+    kept, origin = _blobs(found[2]), corner
+    if factor == 1 and (region := _small_digits_region(grey, kept)):
         grey, factor, (x0, y0) = region  # small digits in a large image: read their region, enlarged
         origin = (corner[0] + x0, corner[1] + y0)
         found = ink_components(grey, faint=True)
         if found is None:
             return []
-        blobs = _blobs(found[2])
+        kept = _blobs(found[2])
     ink, labels, _ = found
     out: list[FoundDigit] = []
-    for line_no, line in enumerate(_lines(blobs)):
+    for line_no, line in enumerate(_lines(kept)):
         blobs = _merge_pieces(line)
         height = float(np.median([b.h for b in blobs]))
         pieces = [(b, _blob_ink(ink, labels, b)) for b in blobs]
