@@ -15,6 +15,8 @@ Three sets, each read by the lessons' naive recipe and by digitrec (same model),
 - **hairlines on a large canvas**: the first 400 MNIST test digits redrawn along their skeleton with a
   2 px pen, 600 px high on a 1000 px canvas (a tablet drawing app at full resolution, a fine pen scanned
   at high resolution);
+- **a 1 px pen on a canvas**: the first 400 MNIST test digits redrawn along their skeleton, 1 px wide
+  (a canvas's default ``lineWidth``), 168 px high on a 280 px canvas;
 - **numbers on a ruled line**: the numbers at 2.5× their size sitting on a dark 2 px rule (a notebook
   line, a form's underline) that runs through the bottom of every digit, with rules above and below;
 - **numbers askew**: the numbers at 2.5× their size on white, turned 8° and 12° (alternately either way),
@@ -106,7 +108,9 @@ def hairline(digit: np.ndarray, side: int = 1000, pen: int = 2) -> np.ndarray:
     ``side`` px white canvas high."""
     size = side * 6 // 10
     skeleton = skeletonize(cv2.resize(digit, (size, size), interpolation=cv2.INTER_CUBIC) > 100)
-    stroke = cv2.dilate(skeleton.astype(np.uint8) * 255, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (pen, pen)))
+    stroke = skeleton.astype(np.uint8) * 255
+    if pen > 1:
+        stroke = cv2.dilate(stroke, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (pen, pen)))
     canvas = np.full((side, side), 255, np.uint8)
     canvas[side // 5 : side // 5 + size, side // 5 : side // 5 + size] = 255 - stroke
     return canvas
@@ -193,6 +197,8 @@ def main() -> None:
                                                            in zip(test.images[:2000], test.labels[:2000])])
     for one_field, name in ((False, "number in printed cells"), (True, "number in a printed field")):
         results[name] = score(recognizer, [(in_cells(digits, one_field), text) for digits, text in forms], number=True)
+    results["1 px pen on a 280 px canvas"] = score(recognizer, [(hairline(image, side=280, pen=1), str(label))
+                                                               for image, label in zip(test.images[:400], test.labels[:400])])
     results["hairline, 2 px pen on 1000 px"] = score(recognizer, [(hairline(image), str(label)) for image, label
                                                                  in zip(test.images[:400], test.labels[:400])])
     results["number on a ruled line"] = score(recognizer, [

@@ -159,6 +159,19 @@ def test_a_hairline_on_a_large_canvas_gets_mnist_s_stroke_width():
     assert (hairline > 0.5).sum() >= 0.85 * (normal > 0.5).sum()
 
 
+def test_a_one_pixel_pen_is_ink_not_a_blank_canvas():
+    """A canvas's default lineWidth is 1: a 3×3 median (which keeps lone noise pixels out of the contrast
+    test) wipes such a line out, and the drawing was taken for a blank canvas."""
+    canvas, bold = np.full((280, 280), 255, np.uint8), np.full((280, 280), 255, np.uint8)
+    cv2.line(canvas, (150, 50), (125, 230), 0, 1, cv2.LINE_8)  # a "1"
+    cv2.line(bold, (150, 50), (125, 230), 0, 14, cv2.LINE_AA)
+    thin = prepare_digit(canvas).image
+    assert thin is not None and (thin > 0.5).sum() >= 0.7 * (prepare_digit(bold).image > 0.5).sum()
+    speckled = np.full((280, 280), 255, np.uint8)
+    speckled[tuple(np.random.default_rng(0).integers(0, 280, (2, 40)))] = 0  # lone dark pixels: no digit
+    assert prepare_digit(speckled).image is None
+
+
 def test_a_printed_box_around_the_digit_is_removed_but_a_square_zero_stays():
     seven = drawn_seven()
     boxed = seven.copy()

@@ -196,6 +196,8 @@ def ink_threshold(ink: np.ndarray, min_contrast: int = MIN_CONTRAST) -> int | No
     background[otsu(hist) + 1 :] = 0
     floor = int(4 * (1.4826 * percentiles(ink, (50,), background)[0] + 1.0))
     peak = int(cv2.medianBlur(ink, 3).max()) if min(ink.shape) >= 3 else int(ink.max())
+    if peak < max(min_contrast, floor):
+        peak = _paired_peak(ink)  # the median also wipes out a 1 px line: a canvas pen's default width
     if peak < max(min_contrast, floor) or floor >= 255:
         return None
     above = hist[floor + 1 :]
@@ -204,6 +206,13 @@ def ink_threshold(ink: np.ndarray, min_contrast: int = MIN_CONTRAST) -> int | No
     # Otsu may split strong ink from weaker ink (a faint pen, a corner in shade): never cut above half
     # the strongest ink, nor below the noise floor or a quarter of the peak.
     return max(min(floor + 1 + otsu(above), int(0.5 * peak)), floor, int(0.25 * peak))
+
+
+def _paired_peak(ink: np.ndarray) -> int:
+    """The strongest ink that has a neighbour as strong (across, down or diagonally): a 1 px line counts,
+    a lone bright pixel (noise) does not."""
+    pairs = (np.ones((1, 2), np.uint8), np.ones((2, 1), np.uint8), np.eye(2, dtype=np.uint8), np.eye(2, dtype=np.uint8)[::-1])
+    return max(int(cv2.morphologyEx(ink, cv2.MORPH_OPEN, pair).max()) for pair in pairs)
 
 
 def ink_mask(ink: np.ndarray, min_contrast: int = MIN_CONTRAST, faint: bool = False) -> np.ndarray | None:
