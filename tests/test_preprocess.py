@@ -172,6 +172,18 @@ def test_a_one_pixel_pen_is_ink_not_a_blank_canvas():
     assert prepare_digit(speckled).image is None
 
 
+def test_a_shadow_on_a_blank_page_is_not_a_digit():
+    """A hand's shadow on a photographed blank page is darker than the paper, but rises over dozens of
+    pixels where a pen stroke rises over one or two: no digit. The same page with a digit: the digit."""
+    yy, xx = np.mgrid[0:300, 0:300].astype(np.float32)
+    page = 225 - 0.1 * xx - 70 * np.exp(-((xx - 190) ** 2 + (yy - 120) ** 2) / (2 * 25.0**2))
+    page = np.clip(page + np.random.default_rng(0).normal(0, 2, page.shape), 0, 255).astype(np.uint8)
+    assert prepare_digit(page).image is None
+    written = page.copy()
+    cv2.polylines(written, [np.array([[100, 80], [200, 80], [130, 230]], np.int32)], False, 40, 10, cv2.LINE_AA)
+    assert prepare_digit(written).image is not None
+
+
 def test_a_printed_box_around_the_digit_is_removed_but_a_square_zero_stays():
     seven = drawn_seven()
     boxed = seven.copy()

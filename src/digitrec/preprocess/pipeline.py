@@ -68,8 +68,8 @@ def prepare_digit(grey: np.ndarray, config: PreprocessConfig = DEFAULT, trace: b
         del snapshots[1:]
         keep("enlarge", grey)
         ink, mask = _find_ink(grey, config, True, keep)
-    if mask is None:
-        return Prepared(None, snapshots)
+    if mask is None or (factor == 1 and stages.is_shadow(ink, mask)):
+        return Prepared(None, snapshots)  # blank, or only a shadow (small scans are soft by enlargement)
     keep("binarize", mask)
     ink_fraction = cv2.countNonZero(mask) / mask.size
     ink, mask = stages.crop(ink, mask)

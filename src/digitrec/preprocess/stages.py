@@ -19,6 +19,7 @@ MAX_ENLARGED_SIDE = 2048
 SMALL_INK = 40  # px: a digit (or a line of digits) smaller than this in a larger image is read enlarged,
 SMALL_INK_SIZE = 48  # to this size
 SHEET_CONTRAST = 40  # grey levels by which a desk around a photographed sheet is darker than the sheet
+MIN_SHARPNESS = 0.1  # edge sharpness below which "ink" is a shadow or a smudge (:func:`edge_sharpness`)
 FAINT_INK = 0.6  # of the threshold: how faint connected ink may be in a small scan (hysteresis)
 
 
@@ -290,6 +291,36 @@ def _frame(contours: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]] | 
             held.append(c)
             top, bottom = min(top, y), max(bottom, y + h)
     return (frame, held) if held and bottom - top >= 0.25 * fh else None
+
+
+def edge_sharpness(ink: np.ndarray, mask: np.ndarray) -> float:
+    """How abruptly the ink rises at the mask's edge: the mean gradient there, per pixel of the ink reduced
+    to 64 px, over the ink's strength. A pen stroke, even blurred by a phone camera, rises within a pixel
+    or two (0.18 and up on the canvases and photos of the robustness sets); the shadow of a hand or a
+    fold on a blank page rises over dozens (0.06 and under)."""
+    x, y, w, h = cv2.boundingRect(mask)
+    ink, mask = ink[y : y + h, x : x + w], mask[y : y + h, x : x + w]
+    scale = 64 / max(h, w)
+    if scale < 1:
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        ink = cv2.resize(ink, size, interpolation=cv2.INTER_AREA)
+        mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
+    edge = cv2.morphologyEx(mask, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
+    if not edge.any():
+        return 1.0
+    gradient = cv2.magnitude(cv2.Sobel(ink, cv2.CV_32F, 1, 0), cv2.Sobel(ink, cv2.CV_32F, 0, 1)) / 8
+    strength = float(np.percentile(ink[mask > 0], 95)) if mask.any() else 1.0
+    return float(gradient[edge].mean()) / max(strength, 1.0)
+
+
+def is_shadow(ink: np.ndarray, mask: np.ndarray) -> bool:
+    """Ink that is only a shadow or a smudge on a blank page: it rises slowly at its edges (below
+    ``MIN_SHARPNESS``) and it is a filled blob, not a line — a hairline, reduced for the measurement,
+    looks soft too, but its stroke is a hundredth of its size, a shadow's a twentieth and more."""
+    if edge_sharpness(ink, mask) >= MIN_SHARPNESS:
+        return False
+    x, y, w, h = cv2.boundingRect(mask)
+    return stroke_width(mask[y : y + h, x : x + w]) > 0.03 * max(w, h)
 
 
 def crop(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
