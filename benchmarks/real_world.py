@@ -21,6 +21,9 @@ Three sets, each read by the lessons' naive recipe and by digitrec (same model),
   line, a form's underline) that runs through the bottom of every digit, with rules above and below;
 - **numbers askew**: the numbers at 2.5× their size on white, turned 8° and 12° (alternately either way),
   as a number is written across a page or photographed at an angle;
+- **blank pages with a shadow**: 200 photos of a blank page — a gradient of light, a soft shadow (a hand,
+  a fold; 0–70 grey levels deep, 30–90 px wide), sensor noise, a slight blur. Right means no digit
+  answered;
 - **a sheet on a desk**: the first 2 000 MNIST test digits (and the numbers, 2.5× their size) on a sheet of
   light paper lying a little askew (±8°) on a dark, grainy desk that shows around it — a note photographed
   from above.
@@ -137,6 +140,15 @@ def on_rules(grey: np.ndarray, margin: int = 40, spacing: int = 100) -> np.ndarr
     return page
 
 
+def shadowed_blank(rng: np.random.Generator, side: int = 300) -> np.ndarray:
+    """A photographed blank page: uneven light, one soft shadow, noise, a little blur."""
+    yy, xx = np.mgrid[0:side, 0:side].astype(np.float32)
+    shadow = np.exp(-((xx - rng.uniform(0, side)) ** 2 + (yy - rng.uniform(0, side)) ** 2) / (2 * rng.uniform(30, 90) ** 2))
+    page = 225 - rng.uniform(0, 0.25) * xx - rng.uniform(0, 0.2) * yy - rng.uniform(0, 70) * shadow
+    page = cv2.GaussianBlur(page + rng.normal(0, rng.uniform(1, 6), page.shape), (0, 0), rng.uniform(0.5, 1.5))
+    return np.clip(page, 0, 255).astype(np.uint8)
+
+
 def askew(grey: np.ndarray, angle: float, margin: int = 60) -> np.ndarray:
     """``grey`` (dark on white) with a white margin, turned by ``angle`` degrees on a canvas that holds it."""
     grey = np.pad(grey, margin, constant_values=255)
@@ -208,6 +220,8 @@ def main() -> None:
         results[f"number askew by {angle}°"] = score(recognizer, [
             (askew(cv2.resize(grey, None, fx=2.5, fy=2.5, interpolation=cv2.INTER_CUBIC), angle * (-1) ** n), text)
             for n, (grey, text) in enumerate(rows)], number=True)
+    results["blank page with a shadow (no digit)"] = score(recognizer, [(shadowed_blank(rng), "None")
+                                                                       for _ in range(200)])
     results["digit on a sheet on a desk"] = score(recognizer, [
         (on_desk(cv2.resize(grey, (160, 160), interpolation=cv2.INTER_CUBIC), rng, 40), label)
         for grey, label in mnist[:2000]])
