@@ -23,9 +23,21 @@ MIN_SHARPNESS = 0.1  # edge sharpness below which "ink" is a shadow or a smudge 
 FAINT_INK = 0.6  # of the threshold: how faint connected ink may be in a small scan (hysteresis)
 
 
-def histogram(image: np.ndarray) -> np.ndarray:
-    """256-bin histogram of a uint8 image (OpenCV's is several times faster than numpy's bincount)."""
-    return cv2.calcHist([np.ascontiguousarray(image)], [0], None, [256], [0, 256]).ravel()
+def histogram(image: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """256-bin histogram of a uint8 image, of the pixels under ``mask`` if given (OpenCV's is several times
+    faster than numpy's bincount)."""
+    return cv2.calcHist([np.ascontiguousarray(image)], [0], mask, [256], [0, 256]).ravel()
+
+
+def border(grey: np.ndarray) -> np.ndarray:
+    """The pixels along the image's four edges, in one row."""
+    return np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+
+
+def scaled_size(shape: tuple[int, ...], factor: float) -> tuple[int, int]:
+    """(width, height) of an image of ``shape`` scaled by ``factor``, at least 1 px each way: for cv2.resize."""
+    h, w = shape[:2]
+    return max(1, round(w * factor)), max(1, round(h * factor))
 
 
 def percentiles(image: np.ndarray, qs: tuple[float, ...], hist: np.ndarray | None = None) -> list[int]:
@@ -49,8 +61,7 @@ def enlarge_by(grey: np.ndarray, factor: float) -> tuple[np.ndarray, float]:
     factor = min(factor, MAX_ENLARGED_SIDE / max(h, w))
     if factor <= 1:
         return grey, 1.0
-    size = (max(1, round(w * factor)), max(1, round(h * factor)))
-    return cv2.resize(grey, size, interpolation=cv2.INTER_CUBIC), factor
+    return cv2.resize(grey, scaled_size(grey.shape, factor), interpolation=cv2.INTER_CUBIC), factor
 
 
 def around(box: tuple[int, int, int, int], margin: int, shape: tuple[int, ...]) -> tuple[slice, slice]:
@@ -81,9 +92,10 @@ def sheet(grey: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
     image, or the bright part is not a large, solid, four-to-six-cornered shape that the border mostly
     does not cut (lit and shadowed parts of one page are not a sheet on a desk)."""
     h, w = grey.shape
-    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    bright_level = percentiles(grey, (75,))[0]
-    if min(h, w) < 16 or percentiles(border, (50,))[0] + SHEET_CONTRAST > bright_level:
+    edge = border(grey)
+    surface = percentiles(edge, (50,))[0]
+    # a border too light for a darker desk (every canvas, every scan) ends it before the image's histogram
+    if min(h, w) < 16 or surface + SHEET_CONTRAST > 255 or surface + SHEET_CONTRAST > percentiles(grey, (75,))[0]:
         return grey, (0, 0)
     split = otsu(histogram(grey))
     bright = cv2.threshold(grey, split, 255, cv2.THRESH_BINARY)[1]
@@ -94,13 +106,13 @@ def sheet(grey: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
     hull = cv2.convexHull(outline)
     area, hull_area = cv2.contourArea(outline), cv2.contourArea(hull)
     corners = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True)
-    on_border = np.count_nonzero(border > split) / border.size
+    on_border = np.count_nonzero(edge > split) / edge.size
     if area < 0.2 * h * w or area < 0.9 * hull_area or not 4 <= len(corners) <= 6 or on_border > 0.35:
         return grey, (0, 0)
     inside = np.zeros_like(grey)
     cv2.fillPoly(inside, [hull], 255)
-    edge = 2 * max(3, round(0.01 * max(h, w))) + 1  # the sheet's blurred edge is neither desk nor sheet
-    inside = cv2.erode(inside, cv2.getStructuringElement(cv2.MORPH_RECT, (edge, edge)))
+    trim = 2 * max(3, round(0.01 * max(h, w))) + 1  # the sheet's blurred edge is neither desk nor sheet
+    inside = cv2.erode(inside, cv2.getStructuringElement(cv2.MORPH_RECT, (trim, trim)))
     paper_pixels = grey[(inside > 0) & (bright > 0)]
     x, y, bw, bh = cv2.boundingRect(hull)
     if paper_pixels.size == 0 or min(bw, bh) <= 4:
@@ -119,9 +131,9 @@ def paper(grey: np.ndarray) -> np.ndarray | int:
     cropped digit whose strokes run off the edges: the rest of the border is their ink). Otherwise the border varies smoothly — light falling across a photographed page — and
     the paper is a map: a large median filter on a reduced copy, which ignores the ink (a minority of
     any window) and follows shadows and uneven light."""
-    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    hist = histogram(border)
-    q1, mid, q3 = percentiles(border, (25, 50, 75), hist)
+    edge = border(grey)
+    hist = histogram(edge)
+    q1, mid, q3 = percentiles(edge, (25, 50, 75), hist)
     if q3 - q1 <= 12:
         return mid
     split = otsu(hist) + 1
@@ -131,7 +143,7 @@ def paper(grey: np.ndarray) -> np.ndarray | int:
     else:
         majority[:split] = 0
     if majority.sum() >= 0.6 * hist.sum():
-        q1, mid, q3 = percentiles(border, (25, 50, 75), majority)
+        q1, mid, q3 = percentiles(edge, (25, 50, 75), majority)
         if q3 - q1 <= 12:
             return mid
     h, w = grey.shape
@@ -304,15 +316,15 @@ def edge_sharpness(ink: np.ndarray, mask: np.ndarray) -> float:
     ink, mask = ink[y : y + h, x : x + w], mask[y : y + h, x : x + w]
     scale = 64 / max(h, w)
     if scale < 1:
-        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        size = scaled_size(ink.shape, scale)
         ink = cv2.resize(ink, size, interpolation=cv2.INTER_AREA)
         mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
     edge = cv2.morphologyEx(mask, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
     if not edge.any():
         return 1.0
     gradient = cv2.magnitude(cv2.Sobel(ink, cv2.CV_32F, 1, 0), cv2.Sobel(ink, cv2.CV_32F, 0, 1)) / 8
-    strength = float(np.percentile(ink[mask > 0], 95)) if mask.any() else 1.0
-    return float(gradient[edge].mean()) / max(strength, 1.0)
+    strength = percentiles(ink, (95,), histogram(ink, mask))[0] if mask.any() else 1
+    return float(gradient[edge].mean()) / max(strength, 1)
 
 
 def is_shadow(ink: np.ndarray, mask: np.ndarray) -> bool:
@@ -346,7 +358,7 @@ def normalize_stroke(ink: np.ndarray, mask: np.ndarray, target: float = MNIST_ST
     h, w = ink.shape
     scale = work / max(h, w)
     if scale < 1:
-        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        size = scaled_size(ink.shape, scale)
         # a hairline (a 2 px pen on a large tablet canvas) fades when reduced: bring it back to strength first
         ink = normalize_intensity(cv2.resize(ink, size, interpolation=cv2.INTER_AREA))
         mask = cv2.threshold(ink, 96, 255, cv2.THRESH_BINARY)[1]
@@ -385,9 +397,8 @@ def fit(ink: np.ndarray, box: int = MNIST_BOX) -> np.ndarray:
     """Scale so the longer side is ``box`` px, keeping the aspect ratio (a '1' stays thin)."""
     h, w = ink.shape
     scale = box / max(h, w)
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    return cv2.resize(ink, size, interpolation=interpolation)
+    return cv2.resize(ink, scaled_size(ink.shape, scale), interpolation=interpolation)
 
 
 def normalize_intensity(ink: np.ndarray) -> np.ndarray:
