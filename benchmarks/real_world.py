@@ -34,7 +34,6 @@ Three sets, each read by the lessons' naive recipe and by digitrec (same model),
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import sys
 import time
@@ -42,21 +41,15 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image
 from skimage.morphology import skeletonize
 from sklearn.datasets import load_digits
 
 sys.path.insert(0, str(Path(__file__).parent))
+from realistic import encode  # noqa: E402
 from robustness import naive  # noqa: E402
 
 from digitrec.data import load_dataset  # noqa: E402
 from digitrec.inference import Recognizer  # noqa: E402
-
-
-def png(grey: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(grey).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def halved(grey: np.ndarray, height: int) -> np.ndarray:
@@ -162,7 +155,7 @@ def askew(grey: np.ndarray, angle: float, margin: int = 60) -> np.ndarray:
 
 
 def score(recognizer: Recognizer, samples: list[tuple[np.ndarray, str]], number: bool = False) -> dict:
-    encoded = [(png(grey), label) for grey, label in samples]
+    encoded = [(encode(grey), label) for grey, label in samples]
     start = time.perf_counter()
     if number:
         ours = sum(recognizer.read_number_bytes(data).text == label for data, label in encoded)

@@ -91,7 +91,8 @@ def _trim(ink: np.ndarray) -> np.ndarray:
     return ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
 
 
-def _encode(rgb_or_grey: np.ndarray, fmt: str = "PNG", **kw) -> bytes:
+def encode(rgb_or_grey: np.ndarray, fmt: str = "PNG", **kw) -> bytes:
+    """The image as file bytes (PNG unless ``fmt`` says otherwise; ``kw`` as Pillow's save takes them)."""
     buf = io.BytesIO()
     Image.fromarray(rgb_or_grey).save(buf, format=fmt, **kw)
     return buf.getvalue()
@@ -115,8 +116,8 @@ def canvas_drawing(digit28: np.ndarray, rng: np.random.Generator, side: int = 28
     rgba[..., 3] = np.round(alpha * 255).astype(np.uint8)
     if rng.random() < 0.3:  # some pages fill the canvas white first
         rgb = np.round(255 * (1 - alpha)).astype(np.uint8)
-        return _encode(np.dstack([rgb, rgb, rgb]))
-    return _encode(rgba)
+        return encode(np.dstack([rgb, rgb, rgb]))
+    return encode(rgba)
 
 
 INKS = [(20, 20, 25), (25, 40, 140), (30, 30, 90), (150, 25, 25), (40, 90, 40)]  # black, blue, navy, red, green
@@ -153,7 +154,7 @@ def paper_photo(ink: np.ndarray, rng: np.random.Generator, size: tuple[int, int]
     k = rng.choice([0, 3, 5])
     if k:
         image = cv2.GaussianBlur(image, (k, k), 0)
-    return _encode(image, "JPEG", quality=int(rng.integers(55, 92)))
+    return encode(image, "JPEG", quality=int(rng.integers(55, 92)))
 
 
 def photo_of_digit(digit28: np.ndarray, rng: np.random.Generator) -> bytes:
@@ -193,7 +194,7 @@ def draw_string(digits: list[np.ndarray], rng: np.random.Generator, touching: bo
     pad = height // 2
     canvas = np.pad(line, pad)
     grey = np.round(255 * (1 - canvas)).astype(np.uint8)
-    return _encode(grey), inks
+    return encode(grey), inks
 
 
 def make_sets(images: np.ndarray, labels: np.ndarray, n: int, seed: int = 0) -> dict[str, list[Sample]]:
