@@ -1,8 +1,9 @@
 """Decoding any image a user may hand us into a grey uint8 array, within bounded time and memory.
 
 Handles what real input brings: EXIF orientation (phone photos), transparency (canvas drawings are
-transparent PNGs: composited on white, or on black under a white pen), CMYK JPEGs, 16-bit PNGs, animated GIFs (first frame), and huge
-photos, which JPEG decodes at reduced scale (``draft``) before anything else touches them.
+transparent PNGs: composited on white, or on black under a white pen), CMYK JPEGs, 16-bit PNGs, animated
+GIFs (first frame), and huge photos, which JPEG decodes at reduced scale (``draft``) before anything else
+touches them.
 """
 
 from __future__ import annotations

@@ -1,14 +1,17 @@
 """Reading a number: find every digit in an image, left to right, line by line.
 
-Connected components of the ink mask are the candidates. Specks and ruled lines are dropped; pieces of
-one digit (a 5's flag, a 7's bar, a 4 drawn in two strokes, a broken stroke) are merged into their
-neighbour. Each blob is then read twice: by the digit classifier, and by the number reader (a network
-that reads a run of touching digits left to right, see :mod:`digitrec.inference.reader`). A blob the
-reader reads as several digits is cut between them (unless it is narrower than half the line height);
-a blob it reads as one digit is answered with both models' mean. Without the reader (a model that is not of digits), a wide blob is
-split recognition-guided: candidate cuts are paths from top to bottom that cross as little ink as
-possible, every piece between two cuts is scored by the classifier, and the segmentation with the best
-total (confidence and digit shape) wins.
+The image is first made readable as a single digit's is: a note on a desk is cut to its sheet, and a
+small image — or small digits on a large one — enlarged, pale ink kept where it joins the strokes.
+Connected components of the ink mask are the candidates: a printed box around them and the ruled line
+they sit on are erased, specks and loose rules dropped; pieces of one digit (a 5's flag, a 7's bar, a 4
+drawn in two strokes, a broken stroke) are merged into their neighbour. Each blob is then read twice: by
+the digit classifier, and by the number reader (a network that reads a run of touching digits left to
+right, see :mod:`digitrec.inference.reader`). A blob the reader reads as several digits is cut between
+them (unless it is narrower than half the line height); a blob it reads as one digit is answered with
+both models' mean. Without the reader (a model that is not of digits), a wide blob is split
+recognition-guided: candidate cuts are paths from top to bottom that cross as little ink as possible,
+every piece between two cuts is scored by the classifier, and the segmentation with the best total
+(confidence and digit shape) wins.
 """
 
 from __future__ import annotations

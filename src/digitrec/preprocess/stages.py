@@ -128,8 +128,8 @@ def paper(grey: np.ndarray) -> np.ndarray | int:
     """The background (paper, canvas, board) brightness.
 
     A single level when the image border is uniform (a canvas, a scan), or when most of it is (a tightly
-    cropped digit whose strokes run off the edges: the rest of the border is their ink). Otherwise the border varies smoothly — light falling across a photographed page — and
-    the paper is a map: a large median filter on a reduced copy, which ignores the ink (a minority of
+    cropped digit whose strokes run off the edges: the rest of the border is their ink). Otherwise the
+    border varies smoothly — light falling across a photographed page — and the paper is a map: a large median filter on a reduced copy, which ignores the ink (a minority of
     any window) and follows shadows and uneven light."""
     edge = border(grey)
     hist = histogram(edge)
@@ -226,7 +226,8 @@ def ink_threshold(ink: np.ndarray, min_contrast: int = MIN_CONTRAST) -> int | No
 def _paired_peak(ink: np.ndarray) -> int:
     """The strongest ink that has a neighbour as strong (across, down or diagonally): a 1 px line counts,
     a lone bright pixel (noise) does not."""
-    pairs = (np.ones((1, 2), np.uint8), np.ones((2, 1), np.uint8), np.eye(2, dtype=np.uint8), np.eye(2, dtype=np.uint8)[::-1])
+    diagonal = np.eye(2, dtype=np.uint8)
+    pairs = (np.ones((1, 2), np.uint8), np.ones((2, 1), np.uint8), diagonal, diagonal[::-1])
     return max(int(cv2.morphologyEx(ink, cv2.MORPH_OPEN, pair).max()) for pair in pairs)
 
 
