@@ -102,6 +102,15 @@ def test_specks_and_a_ruled_line_are_ignored(recognizer, mnist_test):
     assert recognizer.read_number_bytes(png(image)).text == "49"
 
 
+def test_a_colon_is_not_a_digit(recognizer, mnist_test):
+    # a time, 12:30, and two specks stacked beside the 1: dots over each other are read as a confident "1"
+    image = paper_with([pick(mnist_test, d) for d in (1, 2, 3, 0)], gap=40)
+    for x in (16 + 112 + 20, 16 + 2 * 152 - 20):
+        for y in (40 + 35, 40 + 80):
+            cv2.circle(image, (x, y), 10, 0, -1)
+    assert recognizer.read_number_bytes(png(image)).text == "1230"
+
+
 def test_pieces_of_one_digit_are_merged(recognizer):
     canvas = np.full((200, 420), 255, np.uint8)
     # a 5 drawn in two strokes: the flag does not touch the body

@@ -35,6 +35,7 @@ SPLIT_FROM = 0.8  # blobs at least this wide (× line height) are tried as touch
 CUT_FROM = 0.5  # ... and this wide when the number reader reads several digits in them (a "1" is narrow)
 MAX_CUTS = 14
 RULE_FROM = 0.5  # × the image's width: ink spanning this much may be a ruled line the digits sit on
+DOT = 0.4  # × the line height: a piece of ink smaller than this both ways is a dot, not a stroke
 PIECE_COST = 0.3  # log-prior cost of each digit: a split must explain the ink clearly better
 # Width/height of each MNIST digit class: mean and spread of log(aspect), measured on the training set.
 ASPECT = {0: (-0.10, 0.20), 1: (-0.89, 0.46), 2: (-0.07, 0.22), 3: (-0.22, 0.22), 4: (-0.23, 0.21),
@@ -207,6 +208,12 @@ def _merge_pieces(line: list[Blob]) -> list[Blob]:
     return sorted(big, key=lambda b: b.x)
 
 
+def _only_dots(blob: Blob, stats: np.ndarray, height: float) -> bool:
+    """A blob made only of dots — a colon, specks stacked over each other — is not a digit (read, it is a
+    confident "1"): every stroke of a digit, even a broken one's, runs at least 0.4 of the line's height."""
+    return all(max(stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT]) < DOT * height for i in blob.labels)
+
+
 def _blob_ink(ink: np.ndarray, labels: np.ndarray, blob: Blob) -> np.ndarray:
     """The blob's ink alone, in its bounding box (other components' ink removed)."""
     mine = np.isin(labels[blob.y : blob.y2, blob.x : blob.x2], blob.labels)
@@ -364,11 +371,12 @@ def find_digits(grey: np.ndarray, classify: Classifier, read_runs: RunReader | N
         if found is None:
             return []
         kept = _blobs(found[2])
-    ink, labels, _ = found
+    ink, labels, stats = found
     out: list[FoundDigit] = []
     for line_no, line in enumerate(_lines(kept)):
         blobs = _merge_pieces(line)
         height = float(np.median([b.h for b in blobs]))
+        blobs = [b for b in blobs if not _only_dots(b, stats, height)]
         pieces = [(b, _blob_ink(ink, labels, b)) for b in blobs]
         wholes = [(b, piece, to_model_input(piece)) for b, piece in pieces]
         wholes = [(b, piece, image) for b, piece, image in wholes if image is not None]
