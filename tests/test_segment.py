@@ -111,6 +111,15 @@ def test_a_colon_is_not_a_digit(recognizer, mnist_test):
     assert recognizer.read_number_bytes(png(image)).text == "1230"
 
 
+@pytest.mark.parametrize("k", [4, 9, 10, 15])
+def test_a_dash_between_digits_is_not_a_digit(recognizer, mnist_test, k):
+    # 12-34, as in a date or a phone number: the dash joined the 2 and was read as one more digit
+    image = paper_with([pick(mnist_test, d, k) for d in (1, 2, 3, 4)], gap=60)
+    x = 16 + 2 * 112 + 60 + 10
+    cv2.line(image, (x, 40 + 56), (x + 40, 40 + 56), 0, 8)
+    assert recognizer.read_number_bytes(png(image)).text == "1234"
+
+
 def test_pieces_of_one_digit_are_merged(recognizer):
     canvas = np.full((200, 420), 255, np.uint8)
     # a 5 drawn in two strokes: the flag does not touch the body

@@ -201,11 +201,23 @@ def _merge_pieces(line: list[Blob]) -> list[Blob]:
         def distance(b: Blob) -> float:
             return -piece.overlap_x(b)  # negative overlap = gap
         target = min(big, key=distance)
+        if _is_dash(piece, target, height):
+            continue
         if distance(target) < 0.35 * height:
             big[big.index(target)] = target.merge(piece)
         else:
             big.append(piece)
     return sorted(big, key=lambda b: b.x)
+
+
+def _is_dash(piece: Blob, nearest: Blob, height: float) -> bool:
+    """A flat stroke at mid-height, clear of the digit beside it: a dash ("2026-11-22", "12-34"), which would
+    otherwise join that digit and be read as one more. A 5's flag or a 7's bar drawn apart sits at the top
+    and overlaps its digit."""
+    if piece.h >= 0.25 * height or piece.w < 2 * piece.h or piece.overlap_x(nearest) > 0:
+        return False
+    middle = piece.y + piece.h / 2 - nearest.y
+    return 0.3 * nearest.h < middle < 0.75 * nearest.h
 
 
 def _only_dots(blob: Blob, stats: np.ndarray, height: float) -> bool:
