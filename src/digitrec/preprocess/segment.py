@@ -3,8 +3,8 @@
 The image is first made readable as a single digit's is: a note on a desk is cut to its sheet, and a
 small image — or small digits on a large one — enlarged, pale ink kept where it joins the strokes.
 Connected components of the ink mask are the candidates: a printed box around them and the ruled line
-they sit on are erased, specks and loose rules dropped; pieces of one digit (a 5's flag, a 7's bar, a 4
-drawn in two strokes, a broken stroke) are merged into their neighbour. Each blob is then read twice: by
+they sit on are erased; specks, loose rules, colons and dashes dropped; pieces of one digit (a 5's flag,
+a 7's bar, a 4 drawn in two strokes, a broken stroke) are merged into their neighbour. Each blob is then read twice: by
 the digit classifier, and by the number reader (a network that reads a run of touching digits left to
 right, see :mod:`digitrec.inference.reader`). A blob the reader reads as several digits is cut between
 them (unless it is narrower than half the line height); a blob it reads as one digit is answered with
