@@ -4,11 +4,11 @@ The image is first made readable as a single digit's is: a note on a desk is cut
 small image — or small digits on a large one — enlarged, pale ink kept where it joins the strokes.
 Connected components of the ink mask are the candidates: a printed box around them and the ruled line
 they sit on are erased; specks, loose rules, colons and dashes dropped; pieces of one digit (a 5's flag,
-a 7's bar, a 4 drawn in two strokes, a broken stroke) are merged into their neighbour. Each blob is then read twice: by
-the digit classifier, and by the number reader (a network that reads a run of touching digits left to
-right, see :mod:`digitrec.inference.reader`). A blob the reader reads as several digits is cut between
-them (unless it is narrower than half the line height); a blob it reads as one digit is answered with
-both models' mean. Without the reader (a model that is not of digits), a wide blob is split
+a 7's bar, a 4 drawn in two strokes, a broken stroke) are merged into their neighbour. Each blob is then
+read twice: by the digit classifier, and by the number reader (a network that reads a run of touching
+digits left to right, see :mod:`digitrec.inference.reader`). A blob the reader reads as several digits is
+cut between them (unless it is narrower than half the line height); a blob it reads as one digit is
+answered with both models' mean. Without the reader (a model that is not of digits), a wide blob is split
 recognition-guided: candidate cuts are paths from top to bottom that cross as little ink as possible,
 every piece between two cuts is scored by the classifier, and the segmentation with the best total
 (confidence and digit shape) wins.
@@ -223,7 +223,8 @@ def _is_dash(piece: Blob, nearest: Blob, height: float) -> bool:
 def _only_dots(blob: Blob, stats: np.ndarray, height: float) -> bool:
     """A blob made only of dots — a colon, specks stacked over each other — is not a digit (read, it is a
     confident "1"): every stroke of a digit, even a broken one's, runs at least 0.4 of the line's height."""
-    return all(max(stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT]) < DOT * height for i in blob.labels)
+    return all(max(stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT]) < DOT * height
+               for i in blob.labels)
 
 
 def _blob_ink(ink: np.ndarray, labels: np.ndarray, blob: Blob) -> np.ndarray:
