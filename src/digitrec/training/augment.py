@@ -8,6 +8,7 @@ slanted it is not what the test set holds, so it flips, shifts and hides random 
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -46,8 +47,9 @@ def augment(x: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator | No
     b, _, h, w = x.shape
     dev, dt = x.device, x.dtype
 
+    # Drawn where the batch is, from a generator on that device: on a GPU no step waits for a host copy.
     def uniform(lo: float, hi: float, *shape: int) -> torch.Tensor:
-        return torch.rand(*shape, generator=generator, device="cpu").to(dev, dt) * (hi - lo) + lo
+        return torch.rand(*shape, generator=generator, device=dev, dtype=dt) * (hi - lo) + lo
 
     if cfg.thickness:
         choice = uniform(0, 1, b, 1, 1, 1)
@@ -65,7 +67,7 @@ def augment(x: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator | No
     cos, sin = torch.cos(angle), torch.sin(angle)
     # inverse mapping: output coords -> input coords, so divide by scale; a mirror negates input x.
     # (No draw without flips: the other levels keep their random streams, so their models stay reproducible.)
-    mirror = torch.where(uniform(0, 1, b) < cfg.hflip, -1.0, 1.0).to(dev, dt) if cfg.hflip else 1.0
+    mirror = torch.where(uniform(0, 1, b) < cfg.hflip, -1.0, 1.0) if cfg.hflip else 1.0
     theta = torch.stack([
         torch.stack([mirror * cos / sx, (-sin + shear * cos) / sx, tx], 1),
         torch.stack([mirror * sin / sy, (cos + shear * sin) / sy, ty], 1),
@@ -76,14 +78,19 @@ def augment(x: torch.Tensor, cfg: AugmentConfig, generator: torch.Generator | No
         grid = grid + F.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=False).permute(0, 2, 3, 1)
     x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     if cfg.blur:
-        kernel = torch.tensor([[1, 2, 1], [2, 4, 2], [1, 2, 1]], device=dev, dtype=dt).view(1, 1, 3, 3) / 16
-        blurred = F.conv2d(x, kernel, padding=1)
+        blurred = F.conv2d(x, _blur_kernel(dev, dt), padding=1)
         x = torch.where(uniform(0, 1, b, 1, 1, 1) < cfg.blur, blurred, x)
     if cfg.noise:
-        x = x + torch.randn(x.shape, generator=generator, device="cpu").to(dev, dt) * cfg.noise
+        x = x + torch.randn(x.shape, generator=generator, device=dev, dtype=dt) * cfg.noise
     if cfg.erase:
         x = _erase(x, cfg.erase, uniform, generator)
     return x.clamp_(0.0, 1.0)
+
+
+@functools.lru_cache(maxsize=8)
+def _blur_kernel(device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """The 3×3 binomial blur, made once per device rather than copied to it every step."""
+    return torch.tensor([[1, 2, 1], [2, 4, 2], [1, 2, 1]], device=device, dtype=dtype).view(1, 1, 3, 3) / 16
 
 
 def _erase(x: torch.Tensor, p: float, uniform: Callable[..., torch.Tensor],
@@ -100,5 +107,5 @@ def _erase(x: torch.Tensor, p: float, uniform: Callable[..., torch.Tensor],
     inside = (((rows - cy.view(b, 1, 1)).abs() <= half_h.view(b, 1, 1))
               & ((cols - cx.view(b, 1, 1)).abs() <= half_w.view(b, 1, 1))
               & (uniform(0, 1, b) < p).view(b, 1, 1))
-    fill = torch.rand(x.shape, generator=generator, device="cpu").to(x.device, x.dtype)
+    fill = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
     return torch.where(inside.unsqueeze(1), fill, x)

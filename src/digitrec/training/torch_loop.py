@@ -203,8 +203,8 @@ def _fit(c: TrainConfig, train: Dataset, val: Dataset | None, out_dir: Path, res
     for epoch in range(start_epoch, c.epochs):
         epoch_start = time.perf_counter()
         torch.manual_seed(c.seed * 1000 + epoch + 1)  # dropout and augmentation for this epoch
-        generator = torch.Generator().manual_seed(c.seed * 1000 + epoch + 1)
-        order = torch.randperm(len(x), generator=generator).to(device)
+        generator = torch.Generator(device).manual_seed(c.seed * 1000 + epoch + 1)  # augmentation draws too
+        order = torch.randperm(len(x), generator=generator, device=device)
         dist.reseed(generator, c.seed * 1000 + epoch + 1)
         progress.start_epoch(epoch + 1, c.epochs, steps_per_epoch)
         loss_sum = torch.zeros((), device=device)
