@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from digitrec.training.distributed import Distributed
+from digitrec.training.distributed import Distributed, backend
 
 TRAIN = ["train", "--model", "fast", "--limit", "12000", "--epochs", "2", "--seed", "3", "--quiet", "--json"]
 
@@ -51,3 +51,12 @@ def test_each_rank_takes_its_share_of_every_global_batch():
     assert Distributed().share(batch) is batch
     assert Distributed().steps_per_epoch(1000, 128) == 8  # one process: the last, partial batch too
     assert Distributed(rank=0, world_size=2).steps_per_epoch(1000, 128) == 7  # whole global batches only
+
+
+def test_nccl_only_when_every_process_has_a_gpu_of_its_own():
+    # Two processes on a one-GPU machine crashed in NCCL ("duplicate GPU"), seen on an H100 with torchrun.
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    assert backend(cuda, processes_per_node=2, gpus=2) == "nccl"
+    assert backend(cuda, processes_per_node=4, gpus=8) == "nccl"
+    assert backend(cuda, processes_per_node=2, gpus=1) == "gloo"
+    assert backend(cpu, processes_per_node=2, gpus=0) == "gloo"

@@ -87,9 +87,16 @@ def from_environment() -> Distributed:
                        local_world_size=int(env.get("LOCAL_WORLD_SIZE", str(world))))
 
 
+def backend(device: torch.device, processes_per_node: int, gpus: int) -> str:
+    """NCCL when every process on the node has a GPU of its own. NCCL refuses two ranks on one GPU — what
+    more processes than GPUs means (torchrun --nproc-per-node=2 on a one-GPU machine) — while gloo
+    all-reduces CUDA tensors too, through the host."""
+    return "nccl" if device.type == "cuda" and processes_per_node <= gpus else "gloo"
+
+
 @contextlib.contextmanager
 def process_group(dist: Distributed, device: torch.device) -> Iterator[None]:
-    """Join the process group (NCCL on GPUs, gloo on CPUs) for the duration of a training run."""
+    """Join the process group (NCCL with a GPU per process, else gloo) for the duration of a training run."""
     if not dist.enabled or td.is_initialized():
         yield
         return
@@ -97,8 +104,8 @@ def process_group(dist: Distributed, device: torch.device) -> Iterator[None]:
         torch.cuda.set_device(device)
     elif "OMP_NUM_THREADS" not in os.environ:  # the node's processes share its cores, not each take all
         torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) // dist.local_world_size))
-    backend = "nccl" if device.type == "cuda" else "gloo"
-    td.init_process_group(backend, rank=dist.rank, world_size=dist.world_size)
+    gpus = torch.cuda.device_count() if device.type == "cuda" else 0
+    td.init_process_group(backend(device, dist.local_world_size, gpus), rank=dist.rank, world_size=dist.world_size)
     try:
         yield
     finally:
