@@ -111,6 +111,15 @@ def test_a_colon_is_not_a_digit(recognizer, mnist_test):
     assert recognizer.read_number_bytes(png(image)).text == "1230"
 
 
+def test_a_decimal_point_on_a_line_of_its_own_is_not_a_digit(recognizer, mnist_test):
+    # -3.5 with the point written low: it fell on a line of its own, measured against itself, and read "0"
+    image = paper_with([pick(mnist_test, 3), pick(mnist_test, 5)], gap=50)
+    image = np.pad(image, ((0, 0), (90, 0)), constant_values=255)
+    cv2.line(image, (40, 96), (85, 96), 0, 8)
+    cv2.circle(image, (243, 140), 7, 0, -1)
+    assert recognizer.read_number_bytes(png(image)).text == "35"  # digits only: the sign and the point go
+
+
 @pytest.mark.parametrize("k", [4, 9, 10, 15])
 def test_a_dash_between_digits_is_not_a_digit(recognizer, mnist_test, k):
     # 12-34, as in a date or a phone number: the dash joined the 2 and was read as one more digit

@@ -227,6 +227,15 @@ def _only_dots(blob: Blob, stats: np.ndarray, height: float) -> bool:
                for i in blob.labels)
 
 
+def _a_point(blob: Blob, stats: np.ndarray, typical: float) -> bool:
+    """One filled round dot, small beside the image's digits: a point that fell on a line of its own (a
+    decimal point written low), where the line's own height is the dot's. Judged filled and round, so a
+    small 0 (hollow) or 1 (thin) on a line of smaller digits is not taken for one."""
+    if len(blob.labels) != 1 or not 0.5 <= blob.w / blob.h <= 2:
+        return False
+    return stats[blob.labels[0], cv2.CC_STAT_AREA] >= 0.5 * blob.w * blob.h and _only_dots(blob, stats, typical)
+
+
 def _blob_ink(ink: np.ndarray, labels: np.ndarray, blob: Blob) -> np.ndarray:
     """The blob's ink alone, in its bounding box (other components' ink removed)."""
     mine = np.isin(labels[blob.y : blob.y2, blob.x : blob.x2], blob.labels)
@@ -385,11 +394,12 @@ def find_digits(grey: np.ndarray, classify: Classifier, read_runs: RunReader | N
             return []
         kept = _blobs(found[2])
     ink, labels, stats = found
+    lines = [_merge_pieces(line) for line in _lines(kept)]
+    typical = float(np.median([b.h for line in lines for b in line])) if lines else 0.0
     out: list[FoundDigit] = []
-    for line_no, line in enumerate(_lines(kept)):
-        blobs = _merge_pieces(line)
+    for line_no, blobs in enumerate(lines):
         height = float(np.median([b.h for b in blobs]))
-        blobs = [b for b in blobs if not _only_dots(b, stats, height)]
+        blobs = [b for b in blobs if not (_only_dots(b, stats, height) or _a_point(b, stats, typical))]
         pieces = [(b, _blob_ink(ink, labels, b)) for b in blobs]
         wholes = [(b, piece, to_model_input(piece)) for b, piece in pieces]
         wholes = [(b, piece, image) for b, piece, image in wholes if image is not None]
