@@ -203,8 +203,11 @@ def _fit(c: TrainConfig, train: Dataset, val: Dataset | None, out_dir: Path, res
     for epoch in range(start_epoch, c.epochs):
         epoch_start = time.perf_counter()
         torch.manual_seed(c.seed * 1000 + epoch + 1)  # dropout and augmentation for this epoch
-        generator = torch.Generator(device).manual_seed(c.seed * 1000 + epoch + 1)  # augmentation draws too
-        order = torch.randperm(len(x), generator=generator, device=device)
+        generator = torch.Generator().manual_seed(c.seed * 1000 + epoch + 1)
+        # Drawn on the CPU, the one permutation every rank walks; GPUs of other kinds could draw others.
+        order = torch.randperm(len(x), generator=generator).to(device)
+        if device.type != "cpu":  # augmentation draws where the batch is: no step waits for a host copy
+            generator = torch.Generator(device).manual_seed(c.seed * 1000 + epoch + 1)
         dist.reseed(generator, c.seed * 1000 + epoch + 1)
         progress.start_epoch(epoch + 1, c.epochs, steps_per_epoch)
         loss_sum = torch.zeros((), device=device)
