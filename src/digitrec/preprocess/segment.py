@@ -97,8 +97,8 @@ def _without_rules(mask: np.ndarray) -> np.ndarray | None:
     underline that the digits sit on); None when there are none. A line's ink is erased where the line
     runs, so a digit crossing it loses a rule's thickness of its stroke there."""
     width = mask.shape[1]
-    found = cv2.HoughLinesP(mask, 1, np.pi / 360, threshold=int(RULE_FROM * width), minLineLength=RULE_FROM * width,
-                            maxLineGap=max(2, width // 100))
+    found = cv2.HoughLinesP(mask, 1, np.pi / 360, threshold=int(RULE_FROM * width),
+                            minLineLength=RULE_FROM * width, maxLineGap=max(2, width // 100))
     if found is None:
         return None
     rules = [(x0, y0, x1, y1) for x0, y0, x1, y1 in found.reshape(-1, 4).tolist()
@@ -233,7 +233,8 @@ def _a_point(blob: Blob, stats: np.ndarray, typical: float) -> bool:
     small 0 (hollow) or 1 (thin) on a line of smaller digits is not taken for one."""
     if len(blob.labels) != 1 or not 0.5 <= blob.w / blob.h <= 2:
         return False
-    return stats[blob.labels[0], cv2.CC_STAT_AREA] >= 0.5 * blob.w * blob.h and _only_dots(blob, stats, typical)
+    filled = stats[blob.labels[0], cv2.CC_STAT_AREA] >= 0.5 * blob.w * blob.h
+    return filled and _only_dots(blob, stats, typical)
 
 
 def _blob_ink(ink: np.ndarray, labels: np.ndarray, blob: Blob) -> np.ndarray:

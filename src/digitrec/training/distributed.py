@@ -105,7 +105,8 @@ def process_group(dist: Distributed, device: torch.device) -> Iterator[None]:
     elif "OMP_NUM_THREADS" not in os.environ:  # the node's processes share its cores, not each take all
         torch.set_num_threads(max(1, len(os.sched_getaffinity(0)) // dist.local_world_size))
     gpus = torch.cuda.device_count() if device.type == "cuda" else 0
-    td.init_process_group(backend(device, dist.local_world_size, gpus), rank=dist.rank, world_size=dist.world_size)
+    td.init_process_group(backend(device, dist.local_world_size, gpus), rank=dist.rank,
+                          world_size=dist.world_size)
     try:
         yield
     finally:
