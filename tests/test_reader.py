@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
-from digitrec.inference.reader import NumberReader, best_path, best_path_text
+from digitrec.inference.reader import NumberReader, RunReading, best_path, best_path_text, ctc_log_likelihood
 from digitrec.modeldir import BUNDLED
 from digitrec.models.line import BLANK
 from digitrec.preprocess.lines import LINE_HEIGHT, MARGIN, STEP, to_line_input
@@ -60,6 +60,38 @@ def test_best_path_merges_repeats_and_splits_at_blanks():
     assert best_path(np.tile(np.eye(11, dtype=np.float32)[BLANK], (5, 1))) == []
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 12), st.lists(st.integers(0, 9), max_size=5), st.integers(0, 2**32 - 1))
+def test_ctc_likelihood_is_torch_s_ctc_loss(steps, digits, seed):
+    """The forward algorithm agrees with torch's CTC loss (its negative), repeated digits and too few steps
+    included."""
+    import torch  # the reference; training needs it anyway
+
+    logits = torch.from_numpy(np.random.default_rng(seed).normal(0, 2, (steps, 11)).astype(np.float64))
+    log_probs = torch.log_softmax(logits, -1)
+    loss = torch.nn.functional.ctc_loss(log_probs[:, None], torch.tensor([digits], dtype=torch.long),
+                                        torch.tensor([steps]), torch.tensor([len(digits)]), blank=BLANK,
+                                        reduction="sum", zero_infinity=False)
+    ours = ctc_log_likelihood(log_probs.numpy(), digits)
+    assert ours == pytest.approx(-float(loss), rel=1e-9, abs=1e-9)
+
+
+def test_a_reading_gives_every_other_reading_its_odds():
+    """Two steps say 6 clearly, one says 1 barely over blank: the best path reads "61", yet "6" alone keeps
+    fair odds, "1" alone poor ones, and the single-digit probabilities favour 6."""
+    log_probs = np.log(np.full((6, 11), 0.01))
+    for t, (digit, p) in enumerate([(BLANK, 0.9), (6, 0.9), (6, 0.8), (BLANK, 0.9), (1, 0.45), (BLANK, 0.9)]):
+        log_probs[t, digit] = np.log(p)
+    log_probs[4, BLANK] = np.log(0.4)
+    log_probs -= np.logaddexp.reduce(log_probs, axis=1, keepdims=True)
+    reading = RunReading(best_path(log_probs), log_probs)
+    assert best_path_text(log_probs) == "61"
+    assert reading.log_likelihood([6]) - reading.log_likelihood([6, 1]) > np.log(1 / 7)
+    assert reading.log_likelihood([1]) < reading.log_likelihood([6]) - 3
+    one = reading.as_one_digit()
+    assert one.argmax() == 6 and one.sum() == pytest.approx(1.0)
+
+
 def touching(digits: list[np.ndarray], overlap: int) -> np.ndarray:
     """MNIST digits (bright on black) 3× their size, each overlapping the previous by ``overlap`` px."""
     big = [cv2.resize(d, (84, 84), interpolation=cv2.INTER_CUBIC) for d in digits]
@@ -80,7 +112,7 @@ def test_bundled_reader_reads_touching_test_digits(mnist_test):
     for _ in range(40):
         idx = rng.integers(len(mnist_test), size=int(rng.integers(2, 5)))
         piece = touching([mnist_test.images[i] for i in idx], overlap=8)
-        read = reader.read([piece])[0]
+        read = reader.read([piece])[0].digits
         text = "".join(str(int(p.argmax())) for p, _ in read)
         right += text == "".join(str(mnist_test.labels[i]) for i in idx)
         columns = [c for _, c in read]

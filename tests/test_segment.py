@@ -155,6 +155,15 @@ def test_touching_digits_are_split(mnist_test, number_reader):
     assert lefts == sorted(lefts) and reading.digits[1].box[0] < reading.digits[0].box[0] + reading.digits[0].box[2] + 40
 
 
+def test_a_wide_digit_the_reader_reads_as_two_stays_one(recognizer, mnist_test):
+    """A round 6 (MNIST test image 965) that the number reader's best path reads as "06": its reading as
+    one 6 keeps fair odds under the reader and the digit model is sure of it, so it is not cut in two."""
+    image = paper_with([pick(mnist_test, 3), mnist_test.images[965], pick(mnist_test, 7)])
+    assert mnist_test.labels[965] == 6
+    reading = recognizer.read_number_bytes(png(image))
+    assert reading.text == "367" and len(reading.digits) == 3
+
+
 def test_the_number_reader_can_be_switched_off():
     assert Recognizer().number_reader is not None
     assert Recognizer(number_reader=False).number_reader is None

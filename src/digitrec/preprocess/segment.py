@@ -7,7 +7,8 @@ they sit on are erased; specks, loose rules, colons and dashes dropped; pieces o
 a 7's bar, a 4 drawn in two strokes, a broken stroke) are merged into their neighbour. Each blob is then
 read twice: by the digit classifier, and by the number reader (a network that reads a run of touching
 digits left to right, see :mod:`digitrec.inference.reader`). A blob the reader reads as several digits is
-cut between them (unless it is narrower than half the line height); a blob it reads as one digit is
+cut between them — unless it is narrower than half the line height, or the reader still gives fair odds
+to its being the one digit the digit model sees (a wide 6 read "61"); a blob it reads as one digit is
 answered with both models' mean. Without the reader (a model that is not of digits), a wide blob is split
 recognition-guided: candidate cuts are paths from top to bottom that cross as little ink as possible,
 every piece between two cuts is scored by the classifier, and the segmentation with the best total
@@ -17,8 +18,9 @@ every piece between two cuts is scored by the classifier, and the segmentation w
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Protocol
 
 import cv2
 import numpy as np
@@ -27,9 +29,21 @@ from digitrec.preprocess import stages
 
 # Scores 28×28 float images (N, 28, 28) -> probabilities (N, classes); supplied by the Recognizer.
 Classifier = Callable[[np.ndarray], np.ndarray]
-# Reads runs of digits (blobs: bright ink on black) -> for each blob, per digit read, left to right:
-# (probabilities, centre column); the number reader, supplied by the Recognizer for digit models.
-RunReader = Callable[[list[np.ndarray]], list[list[tuple[np.ndarray, float]]]]
+
+
+class RunReading(Protocol):
+    """What the number reader read in one blob (:class:`digitrec.inference.reader.RunReading`)."""
+
+    digits: list[tuple[np.ndarray, float]]  # per digit read, left to right: (probabilities, centre column)
+
+    def log_likelihood(self, digits: Sequence[int]) -> float: ...
+
+    def as_one_digit(self) -> np.ndarray: ...
+
+
+# Reads runs of digits (blobs: bright ink on black), one RunReading per blob; the number reader, supplied
+# by the Recognizer for digit models.
+RunReader = Callable[[list[np.ndarray]], list[RunReading]]
 
 SPLIT_FROM = 0.8  # blobs at least this wide (× line height) are tried as touching digits too
 CUT_FROM = 0.5  # ... and this wide when the number reader reads several digits in them (a "1" is narrow)
@@ -37,6 +51,9 @@ MAX_CUTS = 14
 RULE_FROM = 0.5  # × the image's width: ink spanning this much may be a ruled line the digits sit on
 DOT = 0.4  # × the line height: a piece of ink smaller than this both ways is a dot, not a stroke
 PIECE_COST = 0.3  # log-prior cost of each digit: a split must explain the ink clearly better
+# A blob the reader reads as several digits stays one digit when that reading, weighed by the digit model's
+# confidence in it, is at least this likely against the reader's (a wide 6 that the reader reads "61")
+ONE_DIGIT_ODDS = 1 / 7
 # Width/height of each MNIST digit class: mean and spread of log(aspect), measured on the training set.
 ASPECT = {0: (-0.10, 0.20), 1: (-0.89, 0.46), 2: (-0.07, 0.22), 3: (-0.22, 0.22), 4: (-0.23, 0.21),
           5: (-0.06, 0.27), 6: (-0.33, 0.22), 7: (-0.26, 0.22), 8: (-0.27, 0.22), 9: (-0.38, 0.20)}
@@ -368,6 +385,18 @@ def _cut_between(piece: np.ndarray, digits: list[tuple[np.ndarray, float]]
     return out
 
 
+def _one_digit_after_all(read: RunReading, probabilities: np.ndarray) -> bool:
+    """Whether a blob the number reader reads as several digits is better taken as the one digit the digit
+    model sees in it: the reader's own likelihood of that single digit (over every alignment, not only its
+    best path), times the digit model's confidence, against the likelihood of what the reader read. The
+    reader reads a wide 6 as "61" with its best path, yet still gives "6" fair odds; on a real touching
+    pair the single digit is far less likely (measured on the robustness strings)."""
+    digit = int(probabilities.argmax())
+    several = [int(p.argmax()) for p, _ in read.digits]
+    one = read.log_likelihood([digit]) + math.log(max(float(probabilities[digit]), 1e-9))
+    return one - read.log_likelihood(several) > math.log(ONE_DIGIT_ODDS)
+
+
 def _clearly_one(piece: np.ndarray, probabilities: np.ndarray, height: float) -> bool:
     """A wide-ish blob the classifier reads confidently as a digit of plausible shape needs no split."""
     digit = int(probabilities.argmax())
@@ -378,8 +407,9 @@ def find_digits(grey: np.ndarray, classify: Classifier, read_runs: RunReader | N
     """Every digit in a grey image, in reading order (lines top to bottom, digits left to right).
 
     With the number reader (``read_runs``), every blob is also read by it: a blob it reads as several
-    digits is cut between them; a blob it reads as one digit gets the mean of its and the classifier's
-    probabilities (two different models, each wrong where the other is often right). Without it, or when
+    digits is cut between them (unless :func:`_one_digit_after_all`); a blob it reads as one digit gets
+    the mean of its and the classifier's probabilities (two different models, each wrong where the other
+    is often right). Without it, or when
     it reads nothing in a wide blob, a wide blob the classifier is not sure of goes to the splitter."""
     grey, corner = stages.sheet(grey)  # a sheet of paper on a desk: read the sheet
     grey, factor = stages.enlarge(grey)
@@ -407,12 +437,16 @@ def find_digits(grey: np.ndarray, classify: Classifier, read_runs: RunReader | N
         if not wholes:
             continue
         probabilities = classify(np.stack([image for *_, image in wholes]))
-        readings = read_runs([piece for _, piece, _ in wholes]) if read_runs is not None else [[]] * len(wholes)
+        readings = read_runs([piece for _, piece, _ in wholes]) if read_runs is not None else [None] * len(wholes)
         for (b, piece, image), p, read in zip(wholes, probabilities, readings):
-            if len(read) > 1 and b.w >= CUT_FROM * max(b.h, height):
-                parts = _cut_between(piece, read)
-            elif len(read) == 1:
-                parts = [(0, b.w, image, (p + read[0][0]) / 2)]
+            count = len(read.digits) if read is not None else 0
+            several = count > 1 and b.w >= CUT_FROM * max(b.h, height)
+            if several and not _one_digit_after_all(read, p):
+                parts = _cut_between(piece, read.digits)
+            elif several:
+                parts = [(0, b.w, image, (p + read.as_one_digit()) / 2)]
+            elif count == 1:
+                parts = [(0, b.w, image, (p + read.digits[0][0]) / 2)]
             elif b.w >= SPLIT_FROM * max(b.h, height) and not _clearly_one(piece, p, height):
                 parts = _split(piece, max(height, b.h), classify)
             else:
