@@ -143,6 +143,19 @@ def test_pieces_of_one_digit_are_merged(recognizer):
     assert reading.text == "57"
 
 
+@pytest.mark.parametrize("where", [0, 1], ids=["first", "middle"])
+def test_a_digit_broken_across_is_one_digit(recognizer, mnist_test, where):
+    """A 3 whose middle stroke did not come out (a pale pen, a fold): its top and bottom parts lie one over
+    the other. They are one digit on the line, first in the number or within it."""
+    digits = [pick(mnist_test, d) for d in (3, 5, 8)]
+    digits[0], digits[where] = digits[where], digits[0]
+    image = paper_with(digits)
+    x = 16 + where * (112 + 16)
+    image[40 + 50 : 40 + 62, x : x + 112] = 255  # a blank band through the 3's middle
+    reading = recognizer.read_number_bytes(png(image))
+    assert reading.text == ("358" if where == 0 else "538"), reading.text
+
+
 @pytest.mark.parametrize("number_reader", [True, False], ids=["reader", "splitter"])
 def test_touching_digits_are_split(mnist_test, number_reader):
     """By the number reader (the default), and by the recognition-guided splitter without it."""

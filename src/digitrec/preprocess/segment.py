@@ -166,6 +166,7 @@ def _lines(blobs: list[Blob]) -> list[list[Blob]]:
     if not blobs:
         return []
     typical = float(np.median([b.h for b in blobs]))
+    tallest = max(b.h for b in blobs)  # a digit's height, where pieces of broken digits pull the median down
     lines: list[list[Blob]] = []
 
     def span(line: list[Blob]) -> tuple[int, int]:
@@ -178,6 +179,8 @@ def _lines(blobs: list[Blob]) -> list[list[Blob]]:
             overlap = (min(bottom, b.y2) - max(top, b.y)) / max(1, min(b.h, bottom - top))
             if overlap > best_overlap:
                 best, best_overlap = line, overlap
+        if best is None:  # the lower or upper part of a digit broken across: the line of the part it tops
+            best = next((line for line in lines if _stacked(line[-1], b, tallest)), None)
         if best is None:
             lines.append([b])
         else:
@@ -205,7 +208,7 @@ def _merge_pieces(line: list[Blob]) -> list[Blob]:
             last = merged[-1]
             overlap = last.overlap_x(b)
             combined = max(last.x2, b.x2) - min(last.x, b.x)
-            if overlap > 0.5 * min(last.w, b.w) and combined < 1.1 * height:
+            if (overlap > 0.5 * min(last.w, b.w) and combined < 1.1 * height) or _stacked(last, b, height):
                 merged[-1] = last.merge(b)
                 continue
         merged.append(b)
@@ -225,6 +228,16 @@ def _merge_pieces(line: list[Blob]) -> list[Blob]:
         else:
             big.append(piece)
     return sorted(big, key=lambda b: b.x)
+
+
+def _stacked(a: Blob, b: Blob, height: float) -> bool:
+    """One blob over the other, not beside it — two parts of one digit broken across (a 3, a 5 whose bowl
+    came apart from its flag): mostly the same columns, barely the same rows, together under 1.5 digit
+    heights (two lines' digits one over the other make two heights and more). Digits on one line stand side
+    by side, never one on top of the other."""
+    rows = min(a.y2, b.y2) - max(a.y, b.y)
+    together = max(a.y2, b.y2) - min(a.y, b.y)
+    return a.overlap_x(b) > 0.5 * min(a.w, b.w) and rows < 0.3 * min(a.h, b.h) and together < 1.5 * height
 
 
 def _is_dash(piece: Blob, nearest: Blob, height: float) -> bool:
