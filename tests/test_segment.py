@@ -192,6 +192,16 @@ def test_realistic_strings(recognizer, mnist_test):
     assert hits >= 17
 
 
+def test_a_number_photographed_in_falling_light_is_not_blank(recognizer, mnist_test):
+    """A small photo whose border is paper in full light on one side and in shade on the other: the shaded
+    part is not the digits' ink running off the edge, so the paper is not taken as one level (it was, and
+    the shade then drowned the digits: nothing was read)."""
+    rng = np.random.default_rng(40)
+    idx = [int(rng.integers(len(mnist_test.labels))) for _ in range(int(rng.integers(2, 5)))]
+    data = digit_string([mnist_test.images[i] for i in idx], rng, touching=False, photo=True)
+    assert recognizer.read_number_bytes(data).text == "".join(str(mnist_test.labels[i]) for i in idx)
+
+
 def test_small_numbers_in_a_large_image_are_read_from_their_region_enlarged(recognizer, mnist_test):
     """Numbers written small on a page: 14 px high, placed anywhere in 300×500 px of paper. Read where
     they are, their thin strokes break up (78 % of such numbers right); read from their region, enlarged,

@@ -128,7 +128,8 @@ def paper(grey: np.ndarray) -> np.ndarray | int:
     """The background (paper, canvas, board) brightness.
 
     A single level when the image border is uniform (a canvas, a scan), or when most of it is (a tightly
-    cropped digit whose strokes run off the edges: the rest of the border is their ink). Otherwise the
+    cropped digit whose strokes run off the edges: the rest of the border is their ink, darker than the
+    paper by ``MIN_CONTRAST`` at least — paper in shade is not). Otherwise the
     border varies smoothly — light falling across a photographed page — and the paper is a map: a large
     median filter on a reduced copy, which ignores the ink (a minority of any window) and follows shadows
     and uneven light."""
@@ -145,7 +146,8 @@ def paper(grey: np.ndarray) -> np.ndarray | int:
         majority[:split] = 0
     if majority.sum() >= 0.6 * hist.sum():
         q1, mid, q3 = percentiles(edge, (25, 50, 75), majority)
-        if q3 - q1 <= 12:
+        rest = percentiles(edge, (50,), hist - majority)[0]
+        if q3 - q1 <= 12 and abs(rest - mid) >= MIN_CONTRAST:  # the rest is ink, not the paper in shade
             return mid
     h, w = grey.shape
     scale = min(1.0, 64 / max(h, w))
