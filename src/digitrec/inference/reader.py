@@ -88,13 +88,13 @@ def ctc_log_likelihood(log_probs: np.ndarray, digits: Sequence[int]) -> float:
     """CTC's forward algorithm: log P(``digits``) under (steps, digits + 1) log-probabilities, blank last —
     the sum over every alignment (each digit held for one or more steps, blanks between and around,
     a blank required between two equal digits). −inf when there are too few steps for them."""
+    if len(log_probs) == 0:
+        return 0.0 if len(digits) == 0 else -np.inf
     blank = log_probs.shape[-1] - 1
     states = np.full(2 * len(digits) + 1, blank)
     states[1::2] = digits
     skip = np.zeros(states.size, bool)  # a state reachable from two back: a digit after a different digit
     skip[3::2] = states[3::2] != states[1:-2:2]
-    if len(log_probs) == 0:
-        return 0.0 if len(digits) == 0 else -np.inf
     alpha = np.full(states.size, -np.inf)
     alpha[:2] = log_probs[0, states[:2]]
     for row in log_probs[1:]:

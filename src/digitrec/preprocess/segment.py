@@ -422,8 +422,8 @@ def find_digits(grey: np.ndarray, classify: Classifier, read_runs: RunReader | N
     With the number reader (``read_runs``), every blob is also read by it: a blob it reads as several
     digits is cut between them (unless :func:`_one_digit_after_all`); a blob it reads as one digit gets
     the mean of its and the classifier's probabilities (two different models, each wrong where the other
-    is often right). Without it, or when
-    it reads nothing in a wide blob, a wide blob the classifier is not sure of goes to the splitter."""
+    is often right). Without it, or when it reads nothing in a wide blob, a wide blob the classifier is
+    not sure of goes to the splitter."""
     grey, corner = stages.sheet(grey)  # a sheet of paper on a desk: read the sheet
     grey, factor = stages.enlarge(grey)
     found = ink_components(grey, faint=factor > 1)

@@ -129,10 +129,9 @@ def paper(grey: np.ndarray) -> np.ndarray | int:
 
     A single level when the image border is uniform (a canvas, a scan), or when most of it is (a tightly
     cropped digit whose strokes run off the edges: the rest of the border is their ink, darker than the
-    paper by ``MIN_CONTRAST`` at least — paper in shade is not). Otherwise the
-    border varies smoothly — light falling across a photographed page — and the paper is a map: a large
-    median filter on a reduced copy, which ignores the ink (a minority of any window) and follows shadows
-    and uneven light."""
+    paper by ``MIN_CONTRAST`` at least — paper in shade is not). Otherwise the border varies smoothly —
+    light falling across a photographed page — and the paper is a map: a large median filter on a reduced
+    copy, which ignores the ink (a minority of any window) and follows shadows and uneven light."""
     edge = border(grey)
     hist = histogram(edge)
     q1, mid, q3 = percentiles(edge, (25, 50, 75), hist)
