@@ -114,14 +114,16 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time the processes have used so far."""
+def cpu_and_faults(pids: list[int]) -> tuple[float, int]:
+    """User + system CPU seconds and minor page faults the processes have had so far (a fault per page of
+    memory the allocator takes fresh from the kernel: churn that costs CPU without growing the RSS)."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+    cpu = faults = 0
     for pid in pids:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
+        cpu += int(fields[11]) + int(fields[12])  # utime, stime
+        faults += int(fields[7])  # minflt
+    return cpu / ticks, faults
 
 
 def rss_mib(pid: int) -> float:
@@ -205,10 +207,12 @@ def main() -> None:
             p for p in children(server.pid) if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()]
         sampler = MemorySampler(workers)
         sampler.start()
-        cpu_before = cpu_seconds(workers)
+        cpu_before, faults_before = cpu_and_faults(workers)
         canvas = wrk(url, str(canvas_lua), args.connections, 2, args.duration)
         # Server CPU per request: what capacity depends on, whatever else shares the cores.
-        canvas["server_cpu_ms_per_request"] = round((cpu_seconds(workers) - cpu_before) * 1000 / canvas["requests"], 2)
+        cpu_after, faults_after = cpu_and_faults(workers)
+        canvas["server_cpu_ms_per_request"] = round((cpu_after - cpu_before) * 1000 / canvas["requests"], 2)
+        canvas["page_faults_per_request"] = round((faults_after - faults_before) / canvas["requests"], 1)
         sampler.stopped.set()
         sampler.join()
 
@@ -248,7 +252,8 @@ def main() -> None:
     print(f"canvas PNGs, {args.connections} connections, {args.workers} workers, {args.duration} s: "
           f"{c['requests_per_s']:.0f} req/s, p50 {c['latency_us']['p50'] / 1000:.1f} ms, "
           f"p99 {c['latency_us']['p99'] / 1000:.1f} ms, errors {c['errors_total']} of {c['requests']}; "
-          f"server CPU {c['server_cpu_ms_per_request']} ms per request")
+          f"server CPU {c['server_cpu_ms_per_request']} ms and {c['page_faults_per_request']} page faults per "
+          "request")
     if rss:
         print(f"worker RSS (MiB): after warm-up {rss[0]}, at the end {rss[-1]}, max "
               f"{results['rss_mib']['per_worker_max']}")

@@ -110,13 +110,19 @@ def test_huge_jpeg_is_decoded_small_and_fast():
     assert max(out.shape) <= WORK_SIDE
 
 
-def _png_header_only(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
+
+def _grey_png(width: int, height: int, *idat: bytes) -> bytes:
+    """An 8-bit grey PNG written chunk by chunk, with the IDAT payloads given."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + \
-        chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + b"".join(_chunk(b"IDAT", d) for d in idat) + \
+        _chunk(b"IEND", b"")
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    return _grey_png(width, height, zlib.compress(b"\x00" * 64))
 
 
 @pytest.mark.parametrize("data, message", [
@@ -155,6 +161,33 @@ def test_canvas_fast_path_decodes_exactly_as_pillow(pixels):
     reference = decode_module._decode_with_pillow(data, "image", WORK_SIDE)
     assert fast[1] == reference[1] == (pixels.shape[1], pixels.shape[0])
     assert fast[0].shape == reference[0].shape and np.array_equal(fast[0], reference[0])
+
+
+def test_pixels_split_over_several_idat_chunks_take_the_fast_path():
+    rows = np.arange(40 * 30, dtype=np.uint8).reshape(40, 30)
+    stream = zlib.compress(b"".join(b"\x00" + row.tobytes() for row in rows))  # filter 0: the rows as they are
+    data = _grey_png(30, 40, stream[:7], stream[7:100], stream[100:])
+    fast = decode_module._decode_plain_png(data, WORK_SIDE)
+    assert fast is not None and np.array_equal(fast[0], rows)
+
+
+@pytest.mark.parametrize("rows", [b"\x00" * (8 * 9 + 1), b"\x00" * (8 * 9 - 1), b"\x00" * (64 << 20)])
+def test_pixels_that_do_not_fill_the_header_exactly_are_not_read_fast(rows):
+    """One byte more or less than an 8×8 grey image holds, or a 64 MiB deflate bomb behind a small header:
+    the fast path stops inflating at the header's size and leaves the file to Pillow, which must not
+    crash on it either."""
+    data = _grey_png(8, 8, zlib.compress(rows, 9))
+    assert decode_module._decode_plain_png(data, WORK_SIDE) is None
+    try:
+        assert decode(data).shape == (8, 8)
+    except ImageError:
+        pass
+
+
+@pytest.mark.parametrize("size", [0, 1, 65534, 65535, 65536, 2 * 65535, 2 * 65535 + 1, 200_000])
+def test_stored_zlib_stream_inflates_to_its_data(size):
+    data = np.random.default_rng(size).bytes(size)
+    assert zlib.decompress(decode_module._stored_zlib(data)) == data
 
 
 def _damaged(data: bytes) -> bytes:

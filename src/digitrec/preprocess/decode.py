@@ -19,12 +19,14 @@ import cv2
 import numpy as np
 import pyspng
 from PIL import Image, ImageOps, UnidentifiedImageError
+from zlib_ng import zlib_ng
 
 from digitrec.errors import ImageError
 
 MAX_PIXELS = 150_000_000  # a 12 000 × 9 000 photo is 108 MP; more than this is treated as a decompression bomb
 MAX_FILE_BYTES = 64 << 20
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+STORED_BLOCK = 65535  # bytes: the most one stored deflate block holds
 LIGHT_INK = 160  # luma of a transparent image's opaque pixels above which its ink is light
 WORK_SIDE = 1024  # longest side images are reduced to before preprocessing: ample for a digit or a number
 
@@ -89,19 +91,29 @@ def _decode_with_pillow(data: bytes, name: str, max_side: int) -> tuple[np.ndarr
 
 def _decode_plain_png(data: bytes, max_side: int) -> tuple[np.ndarray, tuple[int, int]] | None:
     """What every canvas sends — an 8-bit grey, RGB or RGBA PNG without palette, transparency key, EXIF
-    or animation, no larger than the work size, every chunk whole — decoded by libspng straight into an
-    array: 0.6 ms for a 280×280 canvas, where OpenCV (libpng) takes 1.1 ms and Pillow 1.3. None for any other
-    image, and for a damaged one; Pillow then decodes it (or explains what is wrong with it)."""
+    or animation, no larger than the work size, every chunk whole — decoded straight into an array in
+    0.3 ms for a 280×280 canvas, where Pillow takes 1.0 ms and OpenCV (libpng) 1.1. None for any other
+    image, and for a damaged one; Pillow then decodes it (or explains what is wrong with it).
+
+    libspng undoes the row filters, but its inflate (the zlib it is built with) spends 0.48 of its
+    0.57 ms on a canvas's deflate stream, which zlib-ng inflates in 0.06 ms. So the stream is inflated
+    here and handed to libspng again as stored (uncompressed) deflate blocks, which it only copies.
+    (Measured in the service: 0.3 ms of libspng + zlib-ng against 0.57 ms of libspng alone.)"""
     if len(data) < 33 or not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
         return None
     width, height, depth, colour = struct.unpack(">IIBB", data[16:26])
     if depth != 8 or colour not in (0, 2, 6) or not 1 <= max(width, height) <= max_side or min(width, height) < 1:
         return None
-    kinds = set(_png_chunk_kinds(data))
+    chunks = list(_png_chunks(data))
+    kinds = {kind for kind, _ in chunks}
     if b"IEND" not in kinds or kinds & {b"tRNS", b"eXIf", b"acTL"}:  # truncated, or pixels mean more
         return None
+    scanlines = _inflate_scanlines([payload for kind, payload in chunks if kind == b"IDAT"],
+                                   height * (1 + width * {0: 1, 2: 3, 6: 4}[colour]))
+    if scanlines is None:
+        return None
     try:
-        pixels = pyspng.load(data)
+        pixels = pyspng.load(b"".join((data[:33], _png_chunk(b"IDAT", _stored_zlib(scanlines)), PNG_END)))
     except RuntimeError:
         return None
     if pixels.dtype != np.uint8 or pixels.shape[:2] != (height, width):
@@ -111,17 +123,55 @@ def _decode_plain_png(data: bytes, max_side: int) -> tuple[np.ndarray, tuple[int
     return pixels, (width, height)
 
 
-def _png_chunk_kinds(data: bytes) -> Iterator[bytes]:
-    """The chunk types of a PNG, up to IEND or to where the data is cut short."""
+def _png_chunks(data: bytes) -> Iterator[tuple[bytes, memoryview]]:
+    """The chunks of a PNG as (type, payload), up to IEND or to where the data is cut short or fails its
+    CRC (a chunk damaged in transit ends the image there)."""
+    view = memoryview(data)
     offset = len(PNG_SIGNATURE)
     while offset + 12 <= len(data):
         length, kind = struct.unpack_from(">I4s", data, offset)
-        offset += 12 + length
-        if offset > len(data):
+        end = offset + 8 + length
+        if end + 4 > len(data):
             return
-        yield kind
+        payload = view[offset + 8 : end]
+        if zlib_ng.crc32(payload, zlib_ng.crc32(kind)) != struct.unpack_from(">I", data, end)[0]:
+            return
+        yield kind, payload
         if kind == b"IEND":
             return
+        offset = end + 4
+
+
+def _inflate_scanlines(parts: list[memoryview], size: int) -> bytes | None:
+    """The PNG's filtered rows from its IDAT payloads: exactly ``size`` bytes, or None (damaged, short,
+    or more than the header allows — inflation stops there, so a deflate bomb costs nothing)."""
+    inflater = zlib_ng.decompressobj()
+    try:
+        scanlines = inflater.decompress(b"".join(parts), size + 1)
+    except zlib_ng.error:
+        return None
+    return scanlines if len(scanlines) == size and inflater.eof else None
+
+
+def _stored_zlib(data: bytes) -> bytes:
+    """``data`` as a zlib stream of stored (uncompressed) deflate blocks, RFC 1950/1951: what zlib's
+    ``compress(data, 0)`` writes, without the 0.25 ms it takes to set up a compressor that will not
+    compress."""
+    view, last = memoryview(data), max(0, len(data) - 1) // STORED_BLOCK * STORED_BLOCK
+    parts = [b"\x78\x01"]  # deflate, 32 KiB window, no dictionary, header check bits
+    for start in range(0, last + 1, STORED_BLOCK):
+        block = view[start : start + STORED_BLOCK]
+        parts += [struct.pack("<BHH", start == last, len(block), len(block) ^ 0xFFFF), block]
+    parts.append(struct.pack(">I", zlib_ng.adler32(data)))
+    return b"".join(parts)
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return b"".join((struct.pack(">I", len(payload)), kind, payload,
+                     struct.pack(">I", zlib_ng.crc32(payload, zlib_ng.crc32(kind)))))
+
+
+PNG_END = _png_chunk(b"IEND", b"")
 
 
 def _to_8bit(image: Image.Image) -> Image.Image:
