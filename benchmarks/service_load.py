@@ -126,6 +126,23 @@ def cpu_and_faults(pids: list[int]) -> tuple[float, int]:
     return cpu / ticks, faults
 
 
+def connections_per_worker(pids: list[int], port: int) -> list[int]:
+    """How many established connections to ``port`` each process holds. The workers share one listening
+    socket and whichever accepts first keeps the connection, so 32 clients may split 16/16 or 11/21 —
+    and a worker's latency is its own queue: the tail follows the larger share."""
+    established = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # ESTABLISHED, our side
+                established.add(fields[9])  # inode
+    counts = []
+    for pid in pids:
+        links = (os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir())
+        counts.append(sum(link[8:-1] in established for link in links if link.startswith("socket:[")))
+    return counts
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -134,17 +151,19 @@ def rss_mib(pid: int) -> float:
 
 
 class MemorySampler(threading.Thread):
-    """RSS of each worker process, once a second."""
+    """RSS of each worker process once a second, and once how the clients' connections split between them."""
 
-    def __init__(self, pids: list[int]):
+    def __init__(self, pids: list[int], port: int):
         super().__init__(daemon=True)
-        self.pids, self.samples, self.stopped = pids, [], threading.Event()
+        self.pids, self.port, self.samples, self.stopped = pids, port, [], threading.Event()
+        self.connections: list[int] = []
 
     def run(self) -> None:
         start = time.monotonic()
         while not self.stopped.wait(1.0):
             try:
                 self.samples.append((round(time.monotonic() - start, 1), [round(rss_mib(p), 1) for p in self.pids]))
+                self.connections = self.connections or connections_per_worker(self.pids, self.port)
             except OSError:
                 return
 
@@ -205,7 +224,7 @@ def main() -> None:
         # Workers are the server itself (1 worker) or its spawned children (not the resource tracker).
         workers = [server.pid] if args.workers == 1 else [
             p for p in children(server.pid) if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()]
-        sampler = MemorySampler(workers)
+        sampler = MemorySampler(workers, port)
         sampler.start()
         cpu_before, faults_before = cpu_and_faults(workers)
         canvas = wrk(url, str(canvas_lua), args.connections, 2, args.duration)
@@ -242,7 +261,7 @@ def main() -> None:
         "load_average_before_and_after": [load_before, os.getloadavg()],  # other work sharing the cores
         "workers": args.workers, "connections": args.connections, "duration_s": args.duration,
         "sanity_accuracy_of_the_64_canvases": accuracy,
-        "canvas": canvas,
+        "canvas": canvas, "connections_per_worker": sampler.connections,
         "rss_mib": {"per_worker_first": rss[0] if rss else None, "per_worker_last": rss[-1] if rss else None,
                     "per_worker_max": [max(col) for col in zip(*rss)] if rss else None,
                     "samples": sampler.samples},
@@ -253,7 +272,7 @@ def main() -> None:
           f"{c['requests_per_s']:.0f} req/s, p50 {c['latency_us']['p50'] / 1000:.1f} ms, "
           f"p99 {c['latency_us']['p99'] / 1000:.1f} ms, errors {c['errors_total']} of {c['requests']}; "
           f"server CPU {c['server_cpu_ms_per_request']} ms and {c['page_faults_per_request']} page faults per "
-          "request")
+          f"request; connections per worker {sampler.connections}")
     if rss:
         print(f"worker RSS (MiB): after warm-up {rss[0]}, at the end {rss[-1]}, max "
               f"{results['rss_mib']['per_worker_max']}")
