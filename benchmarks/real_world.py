@@ -19,7 +19,7 @@ Three sets, each read by the lessons' naive recipe and by digitrec (same model),
   (a canvas's default ``lineWidth``), 168 px high on a 280 px canvas;
 - **numbers on a ruled line**: the numbers at 2.5× their size sitting on a dark 2 px rule (a notebook
   line, a form's underline) that runs through the bottom of every digit, with rules above and below;
-- **numbers askew**: the numbers at 2.5× their size on white, turned 8° and 12° (alternately either way),
+- **numbers askew**: the numbers at 2.5× their size on white, turned 8°, 12° and 20° (alternately either way),
   as a number is written across a page or photographed at an angle;
 - **blank pages with a shadow**: 200 photos of a blank page — a gradient of light, a soft shadow (a hand,
   a fold; 0–70 grey levels deep, 30–90 px wide), sensor noise, a slight blur. Right means no digit
@@ -209,7 +209,7 @@ def main() -> None:
     results["number on a ruled line"] = score(recognizer, [
         (on_rules(cv2.resize(grey, None, fx=2.5, fy=2.5, interpolation=cv2.INTER_CUBIC)), text)
         for grey, text in rows], number=True)
-    for angle in (8, 12):
+    for angle in (8, 12, 20):
         results[f"number askew by {angle}°"] = score(recognizer, [
             (askew(cv2.resize(grey, None, fx=2.5, fy=2.5, interpolation=cv2.INTER_CUBIC), angle * (-1) ** n), text)
             for n, (grey, text) in enumerate(rows)], number=True)

@@ -260,6 +260,23 @@ def test_a_number_written_askew_is_one_line(recognizer, mnist_test):
         assert reading.text == "573291"
 
 
+def test_a_number_photographed_turned_by_20_degrees_is_turned_back(recognizer, mnist_test):
+    """Turned 20° (a page photographed at an angle), every digit is tilted as much: the number is turned
+    back before its digits are read, and their boxes still lie on them in the photo's pixels."""
+    row = paper_with([pick(mnist_test, d, 4) for d in (5, 7, 3, 2, 9, 1)], scale=2)
+    h, w = row.shape
+    for angle in (20, -20):
+        turn = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
+        turn[1, 2] += 150
+        photo = cv2.warpAffine(row, turn, (w, h + 300), borderValue=255)
+        reading = recognizer.read_number_bytes(png(photo))
+        assert reading.text == "573291"
+        for d in reading.digits:
+            x, y, bw, bh = d.box
+            assert 0 <= x and x + bw <= w and 0 <= y and y + bh <= h + 300
+            assert (photo[y : y + bh, x : x + bw] < 128).mean() > 0.05  # the box holds that digit's ink
+
+
 def test_a_number_written_on_a_ruled_line(recognizer, mnist_test):
     """Digits sitting on a notebook's rule (or a form's underline) are one blob with it; the rule goes."""
     page = paper_with([pick(mnist_test, d, 5) for d in (4, 0, 7, 1, 3)], scale=2)
