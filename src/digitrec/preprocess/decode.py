@@ -92,13 +92,13 @@ def _decode_with_pillow(data: bytes, name: str, max_side: int) -> tuple[np.ndarr
 def _decode_plain_png(data: bytes, max_side: int) -> tuple[np.ndarray, tuple[int, int]] | None:
     """What every canvas sends — an 8-bit grey, RGB or RGBA PNG without palette, transparency key, EXIF
     or animation, no larger than the work size, every chunk whole — decoded straight into an array in
-    0.3 ms for a 280×280 canvas, where Pillow takes 1.0 ms and OpenCV (libpng) 1.1. None for any other
-    image, and for a damaged one; Pillow then decodes it (or explains what is wrong with it).
+    0.3 ms for a 280×280 canvas, where libspng alone takes 0.6 ms and Pillow and OpenCV (libpng) 1.1.
+    None for any other image, and for a damaged one; Pillow then decodes it (or explains what is wrong).
 
     libspng undoes the row filters, but its inflate (the zlib it is built with) spends 0.48 of its
     0.57 ms on a canvas's deflate stream, which zlib-ng inflates in 0.06 ms. So the stream is inflated
-    here and handed to libspng again as stored (uncompressed) deflate blocks, which it only copies.
-    (Measured in the service: 0.3 ms of libspng + zlib-ng against 0.57 ms of libspng alone.)"""
+    here and handed to libspng again as stored (uncompressed) deflate blocks, which it only copies
+    (docs/benchmarks.md, "Prediction speed": how it was measured, and where it is slower)."""
     if len(data) < 33 or not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
         return None
     width, height, depth, colour = struct.unpack(">IIBB", data[16:26])
