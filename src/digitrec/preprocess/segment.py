@@ -431,12 +431,14 @@ def find_digits(grey: np.ndarray, classify: Classifier, read_runs: RunReader | N
     models, each wrong where the other is often right). Without it, or when it reads nothing in a wide
     blob, a wide blob the classifier is not sure of goes to the splitter."""
     layout = _layout(grey)
-    slant = _slant(layout.lines) if layout is not None else 0.0
+    if layout is None:
+        return []
+    slant = _slant(layout.lines)
     if abs(slant) < MIN_SLANT:
-        return _read(layout, classify, read_runs) if layout is not None else []
+        return _read(layout, classify, read_runs)
     turned, turn = _turned(grey, slant)
-    back = cv2.invertAffineTransform(turn)
     layout = _layout(turned)
+    back = cv2.invertAffineTransform(turn)
     return [replace(d, box=_box_through(back, d.box)) for d in _read(layout, classify, read_runs)] if layout else []
 
 
