@@ -202,13 +202,14 @@ def _fit(c: TrainConfig, train: Dataset, val: Dataset | None, out_dir: Path, res
     started = time.perf_counter()
     for epoch in range(start_epoch, c.epochs):
         epoch_start = time.perf_counter()
-        torch.manual_seed(c.seed * 1000 + epoch + 1)  # dropout and augmentation for this epoch
-        generator = torch.Generator().manual_seed(c.seed * 1000 + epoch + 1)
+        epoch_seed = c.seed * 1000 + epoch + 1
+        torch.manual_seed(epoch_seed)  # dropout and augmentation for this epoch
+        generator = torch.Generator().manual_seed(epoch_seed)
         # Drawn on the CPU, the one permutation every rank walks; GPUs of other kinds could draw others.
         order = torch.randperm(len(x), generator=generator).to(device)
         if device.type != "cpu":  # augmentation draws where the batch is: no step waits for a host copy
-            generator = torch.Generator(device).manual_seed(c.seed * 1000 + epoch + 1)
-        dist.reseed(generator, c.seed * 1000 + epoch + 1)
+            generator = torch.Generator(device).manual_seed(epoch_seed)
+        dist.reseed(generator, epoch_seed)
         progress.start_epoch(epoch + 1, c.epochs, steps_per_epoch)
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.long)
