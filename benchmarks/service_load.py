@@ -150,7 +150,7 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
-class MemorySampler(threading.Thread):
+class WorkerSampler(threading.Thread):
     """RSS of each worker process once a second, and once how the clients' connections split between them."""
 
     def __init__(self, pids: list[int], port: int):
@@ -163,9 +163,12 @@ class MemorySampler(threading.Thread):
         while not self.stopped.wait(1.0):
             try:
                 self.samples.append((round(time.monotonic() - start, 1), [round(rss_mib(p), 1) for p in self.pids]))
-                self.connections = self.connections or connections_per_worker(self.pids, self.port)
             except OSError:
                 return
+            try:
+                self.connections = self.connections or connections_per_worker(self.pids, self.port)
+            except OSError:  # a descriptor closed while being read: count again a second later
+                pass
 
 
 def wrk(url: str, script: str, connections: int, threads: int, duration: int) -> dict:
@@ -224,7 +227,7 @@ def main() -> None:
         # Workers are the server itself (1 worker) or its spawned children (not the resource tracker).
         workers = [server.pid] if args.workers == 1 else [
             p for p in children(server.pid) if "spawn_main" in Path(f"/proc/{p}/cmdline").read_text()]
-        sampler = MemorySampler(workers, port)
+        sampler = WorkerSampler(workers, port)
         sampler.start()
         cpu_before, faults_before = cpu_and_faults(workers)
         canvas = wrk(url, str(canvas_lua), args.connections, 2, args.duration)
