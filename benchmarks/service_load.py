@@ -128,8 +128,9 @@ def cpu_and_faults(pids: list[int]) -> tuple[float, int]:
 
 def connections_per_worker(pids: list[int], port: int) -> list[int]:
     """How many established connections to ``port`` each process holds. The workers share one listening
-    socket and whichever accepts first keeps the connection, so 32 clients may split 16/16 or 11/21 —
-    and a worker's latency is its own queue: the tail follows the larger share."""
+    socket and whichever accepts first keeps the connection, so 32 clients may split 16/16 or 8/24 — and
+    a worker's latency is its own queue: the tail follows the larger share (the service moves connections
+    off a worker holding more than its share: ``digitrec.service.balance``)."""
     established = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(table).read_text().splitlines()[1:]:
@@ -143,6 +144,13 @@ def connections_per_worker(pids: list[int], port: int) -> list[int]:
     return counts
 
 
+def connections_moved(url: str) -> float:
+    """How many connections the workers closed to even their shares (the service's own counter)."""
+    metrics = httpx.get(f"{url}/metrics", timeout=10).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+               if line.startswith("digitrec_connections_moved_total"))
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -151,12 +159,12 @@ def rss_mib(pid: int) -> float:
 
 
 class WorkerSampler(threading.Thread):
-    """RSS of each worker process once a second, and once how the clients' connections split between them."""
+    """RSS of each worker process, and how the clients' connections split between them, once a second."""
 
     def __init__(self, pids: list[int], port: int):
         super().__init__(daemon=True)
         self.pids, self.port, self.samples, self.stopped = pids, port, [], threading.Event()
-        self.connections: list[int] = []
+        self.connections: list[list[int]] = []
 
     def run(self) -> None:
         start = time.monotonic()
@@ -166,7 +174,7 @@ class WorkerSampler(threading.Thread):
             except OSError:
                 return
             try:
-                self.connections = self.connections or connections_per_worker(self.pids, self.port)
+                self.connections.append(connections_per_worker(self.pids, self.port))
             except OSError:  # a descriptor closed while being read: count again a second later
                 pass
 
@@ -237,6 +245,7 @@ def main() -> None:
         canvas["page_faults_per_request"] = round((faults_after - faults_before) / canvas["requests"], 1)
         sampler.stopped.set()
         sampler.join()
+        moved = connections_moved(url)
 
         from digitrec.data import load_dataset
         test = load_dataset("mnist", "test", progress=False)
@@ -257,6 +266,8 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
     rss = [s for _, s in sampler.samples]
+    counts = sampler.connections
+    split = f"{counts[0]} after 1 s, {counts[-1]} at the end" if counts else "not counted"
     results = {
         "machine": {"cpus": os.cpu_count(), "cpu": platform.processor() or platform.machine(),
                     "python": platform.python_version(), "wrk": subprocess.run(["wrk", "-v"], capture_output=True,
@@ -264,7 +275,7 @@ def main() -> None:
         "load_average_before_and_after": [load_before, os.getloadavg()],  # other work sharing the cores
         "workers": args.workers, "connections": args.connections, "duration_s": args.duration,
         "sanity_accuracy_of_the_64_canvases": accuracy,
-        "canvas": canvas, "connections_per_worker": sampler.connections,
+        "canvas": canvas, "connections_per_worker": sampler.connections, "connections_moved": moved,
         "rss_mib": {"per_worker_first": rss[0] if rss else None, "per_worker_last": rss[-1] if rss else None,
                     "per_worker_max": [max(col) for col in zip(*rss)] if rss else None,
                     "samples": sampler.samples},
@@ -275,7 +286,7 @@ def main() -> None:
           f"{c['requests_per_s']:.0f} req/s, p50 {c['latency_us']['p50'] / 1000:.1f} ms, "
           f"p99 {c['latency_us']['p99'] / 1000:.1f} ms, errors {c['errors_total']} of {c['requests']}; "
           f"server CPU {c['server_cpu_ms_per_request']} ms and {c['page_faults_per_request']} page faults per "
-          f"request; connections per worker {sampler.connections}")
+          f"request; connections per worker {split} ({moved:.0f} moved)")
     if rss:
         print(f"worker RSS (MiB): after warm-up {rss[0]}, at the end {rss[-1]}, max "
               f"{results['rss_mib']['per_worker_max']}")

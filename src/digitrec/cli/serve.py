@@ -54,6 +54,7 @@ def serve(
     import uvicorn
 
     from digitrec.inference import Recognizer
+    from digitrec.service.balance import CountingHttpToolsProtocol
     from digitrec.service.app import create_app
     from digitrec.service.logs import log_config
     from digitrec.service.process import export_settings, multiprocess_metrics, single_threaded_libraries
@@ -83,4 +84,4 @@ def serve(
             uvicorn.run(create_app(settings, recognizer), **options)
         else:
             uvicorn.run("digitrec.service.app:app_from_environment", factory=True, workers=settings.workers,
-                        **options)
+                        http=CountingHttpToolsProtocol, **options)

@@ -12,10 +12,11 @@ from fastapi.staticfiles import StaticFiles
 from digitrec import __version__
 from digitrec.inference import Recognizer, resolve_model_dir
 from digitrec.service import errors
+from digitrec.service.balance import worker_board
 from digitrec.service.follow import alias_follower, following
 from digitrec.service.holder import ModelHolder
 from digitrec.service.metrics import Metrics
-from digitrec.service.middleware import LimitBody, LimitTime, ObserveRequests
+from digitrec.service.middleware import LimitBody, LimitTime, ObserveRequests, SpreadConnections
 from digitrec.service.process import single_threaded_libraries
 from digitrec.service.routes import api, ops
 from digitrec.service.settings import Settings
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, recognizer: Recognizer | None =
     app.include_router(ops)
     add_page(app)
     # Added last = outermost: observe everything, then the time limit, then the body limit.
+    app.add_middleware(SpreadConnections, board=worker_board(), metrics=metrics)
     app.add_middleware(LimitBody, max_bytes=settings.max_body_bytes)
     app.add_middleware(LimitTime, seconds=settings.request_timeout)
     app.add_middleware(ObserveRequests, metrics=metrics, log=settings.access_log)

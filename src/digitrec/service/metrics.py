@@ -44,6 +44,8 @@ class Metrics:
                                     registry=r)
         self.feedback = Counter("digitrec_feedback", "Corrections stored, by whether the model was right.",
                                 ["outcome"], registry=r)
+        self.moved = Counter("digitrec_connections_moved", "Keep-alive connections closed so that their client "
+                             "reconnects to a worker holding fewer.", registry=r)
         self.model_info = Gauge("digitrec_model_info", "The model answering requests (value 1).",
                                 ["name", "version", "sha256", "precision"], registry=r,
                                 multiprocess_mode="livemax")

@@ -1,5 +1,6 @@
 """Pure ASGI middleware (cheaper per request than Starlette's BaseHTTPMiddleware), one job each:
-observe (access log, metrics, request id), limit the body size, limit the time a request may take."""
+observe (access log, metrics, request id), limit the body size, limit the time a request may take, move
+connections off a worker that holds more than its share."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from digitrec.service.balance import SPREAD, ConnectionBoard
 from digitrec.service.logs import ACCESS_LOGGER
 from digitrec.service.metrics import Metrics
 
@@ -142,3 +144,25 @@ def _header(scope: Scope, name: bytes) -> str:
         if key == name:
             return value.decode("latin-1")
     return ""
+
+
+class SpreadConnections:
+    """While this worker holds ``SPREAD`` or more open connections more than another worker (as counted
+    on the :class:`~digitrec.service.balance.ConnectionBoard`), answers with ``Connection: close``: the
+    client reconnects, and the new connection goes to whichever worker accepts it first."""
+
+    def __init__(self, app: ASGIApp, board: ConnectionBoard | None, metrics: Metrics):
+        self.app, self.board, self.metrics = app, board, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.board is None:
+            return await self.app(scope, receive, send)
+        board = self.board
+
+        async def moving_send(message: Message) -> None:
+            if message["type"] == "http.response.start" and board.others_below(board.count - SPREAD):
+                message["headers"] = [*message.get("headers", []), (b"connection", b"close")]
+                self.metrics.moved.inc()
+            await send(message)
+
+        await self.app(scope, receive, moving_send)
