@@ -13,8 +13,9 @@ import pytest
 from prometheus_client import generate_latest
 
 from digitrec.service.balance import BOARD_FILE, SLOT, SLOTS, SPREAD, ConnectionBoard
-from digitrec.service.metrics import Metrics
+from digitrec.service.metrics import MULTIPROC_ENV, Metrics
 from digitrec.service.middleware import SpreadConnections
+from digitrec.service.process import multiprocess_metrics
 from service_helpers import running_server
 
 
@@ -126,3 +127,13 @@ def test_two_workers_count_their_connections_and_even_them_out(tmp_path):
         for conn in connections:
             conn.close()
         assert sum(until(lambda c: sum(c.values()) == 0).values()) == 0  # and uncounted when it closes
+
+
+def test_serve_starts_a_users_folder_with_a_fresh_board(tmp_path, monkeypatch):
+    stale = ConnectionBoard(tmp_path / BOARD_FILE)  # a process alive now, in the last run's board
+    stale.add(3)
+    monkeypatch.setenv(MULTIPROC_ENV, str(tmp_path))
+    with multiprocess_metrics(2):
+        assert not (tmp_path / BOARD_FILE).exists()
+        assert ConnectionBoard(tmp_path / BOARD_FILE).slot == 0
+    assert tmp_path.exists()  # the user's folder stays

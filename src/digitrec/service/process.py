@@ -7,8 +7,10 @@ import contextlib
 import os
 import shutil
 import tempfile
+from pathlib import Path
 from typing import Iterator
 
+from digitrec.service.balance import BOARD_FILE
 from digitrec.service.metrics import MULTIPROC_ENV
 from digitrec.service.settings import ENV_PREFIX, Settings
 
@@ -34,9 +36,13 @@ def single_threaded_libraries() -> None:
 
 @contextlib.contextmanager
 def multiprocess_metrics(workers: int) -> Iterator[None]:
-    """With several workers, a temporary folder where each writes its metric samples; removed afterwards.
-    A folder the user chose (``PROMETHEUS_MULTIPROC_DIR`` already set) is used and left in place."""
-    if workers < 2 or os.environ.get(MULTIPROC_ENV):
+    """With several workers, a temporary folder where each writes its metric samples and its count of open
+    connections (:mod:`digitrec.service.balance`); removed afterwards. A folder the user chose
+    (``PROMETHEUS_MULTIPROC_DIR`` already set) is used and left in place, less the last run's connection
+    board: a process that has since taken a gone worker's id must not pass for a worker."""
+    if chosen := os.environ.get(MULTIPROC_ENV):
+        (Path(chosen) / BOARD_FILE).unlink(missing_ok=True)
+    if workers < 2 or chosen:
         yield
         return
     folder = tempfile.mkdtemp(prefix="digitrec-metrics-")
