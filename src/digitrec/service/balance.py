@@ -7,7 +7,8 @@ answers its own connections in turn, the larger share sets the latency. Each wor
 connections (:class:`CountingHttpToolsProtocol`) on a :class:`ConnectionBoard`, a small file every worker
 maps; a worker holding ``SPREAD`` or more connections more than another answers with ``Connection: close``
 (:class:`~digitrec.service.middleware.SpreadConnections`), and the client's reconnection goes to whichever
-worker accepts it first — most often the less busy one. Connections move only while the shares are uneven.
+worker accepts it first (landing on the fuller one again, it is moved again). Connections move only while
+the shares are uneven.
 """
 
 from __future__ import annotations
