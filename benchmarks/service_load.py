@@ -145,7 +145,8 @@ def connections_per_worker(pids: list[int], port: int) -> list[int]:
 
 
 def connections_moved(url: str) -> float:
-    """How many connections the workers closed to even their shares (the service's own counter)."""
+    """How many connections the workers have closed to even their shares since the server started — the
+    warm-up's included, when its 32 connections were first spread (the service's own counter)."""
     metrics = httpx.get(f"{url}/metrics", timeout=10).text
     return sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
                if line.startswith("digitrec_connections_moved_total"))
@@ -286,7 +287,7 @@ def main() -> None:
           f"{c['requests_per_s']:.0f} req/s, p50 {c['latency_us']['p50'] / 1000:.1f} ms, "
           f"p99 {c['latency_us']['p99'] / 1000:.1f} ms, errors {c['errors_total']} of {c['requests']}; "
           f"server CPU {c['server_cpu_ms_per_request']} ms and {c['page_faults_per_request']} page faults per "
-          f"request; connections per worker {split} ({moved:.0f} moved)")
+          f"request; connections per worker {split} ({moved:.0f} moved, warm-up included)")
     if rss:
         print(f"worker RSS (MiB): after warm-up {rss[0]}, at the end {rss[-1]}, max "
               f"{results['rss_mib']['per_worker_max']}")
