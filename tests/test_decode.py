@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import io
 import struct
+import subprocess
+import sys
 import zlib
 
 import numpy as np
@@ -16,7 +18,7 @@ from PIL import Image
 
 from digitrec.errors import ImageError
 from digitrec.preprocess import decode, prepare_bytes, to_grey
-from digitrec.preprocess.decode import MAX_PIXELS, WORK_SIDE
+from digitrec.preprocess.decode import MAX_PIXELS, WORK_SIDE, decode_sized
 
 decode_module = importlib.import_module("digitrec.preprocess.decode")  # the package exports a function of that name
 
@@ -99,6 +101,42 @@ def test_exif_orientation_is_applied():
     buf = io.BytesIO()
     image.save(buf, format="JPEG", exif=exif.tobytes())
     assert decode(buf.getvalue()).shape[:2] == (300, 100)
+
+
+def heic(array: np.ndarray, orientation: int = 1) -> bytes:
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()  # to write one; digitrec registers it itself to read
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    Image.fromarray(array).convert("RGB").save(buf, format="HEIF", quality=90, exif=exif.tobytes())
+    return buf.getvalue()
+
+
+def test_iphone_heic_photo_is_read_turned_as_displayed():
+    a = digit_one((100, 300))  # wide image, the stroke upright in its middle
+    grey, original = decode_sized(heic(a, orientation=6), "IMG_0001.HEIC")
+    assert grey.shape[:2] == (300, 100) and original == (100, 300)  # turned once, not twice
+    rows, columns = np.nonzero(to_grey(grey) < 60)
+    assert np.ptp(columns) > 2 * np.ptp(rows)  # the upright stroke now runs across
+
+
+def test_heic_is_read_without_any_setup(tmp_path):
+    photo = tmp_path / "IMG_0003.HEIC"
+    photo.write_bytes(heic(digit_one()))
+    read = subprocess.run([sys.executable, "-c", "import sys; from digitrec.preprocess import decode; "
+                           "print(decode(open(sys.argv[1], 'rb').read()).shape)", str(photo)],
+                          capture_output=True, text=True, timeout=120)
+    assert read.returncode == 0 and read.stdout.strip() == "(200, 150, 3)", read.stderr
+
+
+def test_damaged_heic_is_one_clear_line():
+    data = heic(digit_one())
+    for cut in (data[: len(data) // 2], data[:60]):
+        with pytest.raises(ImageError, match="corrupt or truncated|not a recognised") as error:
+            decode(cut, "IMG_0002.HEIC")
+        assert "\n" not in str(error.value)
 
 
 def test_huge_jpeg_is_decoded_small_and_fast():

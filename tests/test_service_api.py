@@ -96,6 +96,17 @@ def test_predict_photo_jpeg(client, digits):
     assert r.status_code == 200 and r.json()["digit"] == 2
 
 
+def test_predict_iphone_heic_photo(client, digits):
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    photo = Image.fromarray(255 - digits[3]).resize((600, 450)).convert("RGB")
+    out = io.BytesIO()
+    photo.save(out, format="HEIF", quality=80)
+    r = client.post(PREDICT, files={"file": ("IMG_0001.HEIC", out.getvalue(), "image/heic")})
+    assert r.status_code == 200 and r.json()["digit"] == 3
+
+
 def test_blank_canvas_is_no_digit(client):
     blank = png_bytes(np.full((280, 280, 4), 255, np.uint8), "RGBA")
     body = client.post(PREDICT, json={"image": data_url(blank)}).json()

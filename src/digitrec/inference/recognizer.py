@@ -21,7 +21,7 @@ from digitrec.preprocess.segment import find_digits
 FALLBACK_BELOW = 0.6  # confidence under which other paper/ink hypotheses are tried
 MOST_INK = 0.6  # a hypothesis that takes more of the image as ink has read the paper as ink
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm",
-                            ".pbm", ".pnm", ".jfif", ".heic"})
+                            ".pbm", ".pnm", ".jfif", ".heic", ".heif", ".avif"})
 
 
 @dataclass

@@ -1,9 +1,9 @@
 """Decoding any image a user may hand us into a grey uint8 array, within bounded time and memory.
 
-Handles what real input brings: EXIF orientation (phone photos), transparency (canvas drawings are
-transparent PNGs: composited on white, or on black under a white pen), CMYK JPEGs, 16-bit PNGs, animated
-GIFs (first frame), and huge photos, which JPEG decodes at reduced scale (``draft``) before anything else
-touches them.
+Handles what real input brings: EXIF orientation (phone photos), iPhone photos (HEIC, through
+pillow-heif), transparency (canvas drawings are transparent PNGs: composited on white, or on black under a
+white pen), CMYK JPEGs, 16-bit PNGs, animated GIFs (first frame), and huge photos, which JPEG decodes at
+reduced scale (``draft``) before anything else touches them.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import os
 import struct
 import warnings
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 import cv2
@@ -57,6 +58,8 @@ def decode_sized(data: bytes, name: str = "image", max_side: int = WORK_SIDE) ->
 
 
 def _decode_with_pillow(data: bytes, name: str, max_side: int) -> tuple[np.ndarray, tuple[int, int]]:
+    if data[4:8] == b"ftyp":  # an ISO media file: HEIC (an iPhone's photos), AVIF (Pillow's own)
+        _open_heif()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow warns on odd metadata; what matters is whether it decodes
@@ -86,7 +89,17 @@ def _decode_with_pillow(data: bytes, name: str, max_side: int) -> tuple[np.ndarr
         raise ImageError(f"{name}: not a recognised image file ({type(exc).__name__})") from None
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError, TypeError, IndexError, KeyError,
             ZeroDivisionError, struct.error) as exc:
-        raise ImageError(f"{name}: corrupt or truncated image ({str(exc) or type(exc).__name__})") from None
+        reason = " ".join(str(exc).split()) or type(exc).__name__  # one line: libheif's messages end in a newline
+        raise ImageError(f"{name}: corrupt or truncated image ({reason})") from None
+
+
+@cache
+def _open_heif() -> None:
+    """Teach Pillow to open HEIC/HEIF — on first need, since importing libheif costs 70 ms that no canvas
+    should pay. libheif turns the picture as its file says, and the EXIF orientation then reads 1."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
 
 
 def _decode_plain_png(data: bytes, max_side: int) -> tuple[np.ndarray, tuple[int, int]] | None:
