@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import numpy as np
@@ -85,6 +86,11 @@ def test_train_evaluate_export_predict(tmp_path, mnist_test):
 def test_predict_errors(tmp_path, tiny_model):
     assert_clean_error(run_cli("predict", str(tmp_path / "nope.png"), "--model", str(tiny_model)),
                        "nope.png", "cannot read")
+    pipe = tmp_path / "pipe.png"
+    os.mkfifo(pipe)  # no writer: reading it would wait for ever
+    for special in (pipe, "/dev/zero"):  # /dev/zero would be read until memory runs out
+        assert_clean_error(run_cli("predict", str(special), "--model", str(tiny_model), timeout=60),
+                           str(special), "not a regular file")
     tampered = tmp_path / "tampered"
     shutil.copytree(tiny_model, tampered)
     (tampered / "weights.safetensors").write_bytes(b"evil")

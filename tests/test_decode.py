@@ -17,7 +17,7 @@ from hypothesis.extra.numpy import arrays
 from PIL import Image
 
 from digitrec.errors import ImageError
-from digitrec.preprocess import decode, prepare_bytes, to_grey
+from digitrec.preprocess import decode, prepare_bytes, read_bytes, to_grey
 from digitrec.preprocess.decode import MAX_PIXELS, WORK_SIDE, decode_sized
 
 decode_module = importlib.import_module("digitrec.preprocess.decode")  # the package exports a function of that name
@@ -174,6 +174,17 @@ def _png_header_only(width: int, height: int) -> bytes:
 def test_bad_input_is_a_clear_error(data, message):
     with pytest.raises(ImageError, match=message):
         prepare_bytes(data, "upload.png")
+
+
+def test_files_are_read_up_to_the_limit(tmp_path, monkeypatch):
+    monkeypatch.setattr(decode_module, "MAX_FILE_BYTES", 100)
+    (tmp_path / "small.png").write_bytes(b"x" * 100)
+    (tmp_path / "big.png").write_bytes(b"x" * 101)
+    assert read_bytes(tmp_path / "small.png") == b"x" * 100
+    with pytest.raises(ImageError, match="big.png: file is more than"):
+        read_bytes(tmp_path / "big.png")
+    with pytest.raises(ImageError, match="cannot read: Is a directory"):
+        read_bytes(tmp_path)
 
 
 def test_bomb_limit_is_above_a_12000_by_9000_photo():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import struct
 import warnings
 from collections.abc import Iterator
@@ -35,14 +36,19 @@ Image.MAX_IMAGE_PIXELS = None  # we check the size ourselves, with a clear messa
 
 
 def read_bytes(path: str | os.PathLike) -> bytes:
+    """A regular file's bytes, at most ``MAX_FILE_BYTES``. Opened without blocking and checked before
+    reading, so a pipe waits for no writer and /dev/zero is not read for ever."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ImageError(f"{path}: file is {size >> 20} MiB, more than the {MAX_FILE_BYTES >> 20} MiB limit")
-        return path.read_bytes()
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as file:
+            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                raise ImageError(f"{path}: not a regular file")
+            data = file.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise ImageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ImageError(f"{path}: file is more than the {MAX_FILE_BYTES >> 20} MiB limit")
+    return data
 
 
 def decode(data: bytes, name: str = "image", max_side: int = WORK_SIDE) -> np.ndarray:
