@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
+from digitrec.errors import ImageError
 from digitrec.inference import Recognizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
@@ -292,7 +293,11 @@ def test_any_array_reads_as_a_number_with_boxes_inside_it(recognizer, image, blo
     """Noise, blocks, stripes — whatever the pixels, reading gives digits whose boxes lie in the image."""
     if blocky:  # large flat areas and straight edges: sheets, frames and rules for the stages to find
         image = cv2.resize(image[:8, :8], (image.shape[1], image.shape[0]), interpolation=cv2.INTER_NEAREST)
-    reading = recognizer.read_number_bytes(png(image))
+    try:
+        reading = recognizer.read_number_bytes(png(image))
+    except ImageError as error:  # noise with more marks than a number holds: refused, never a crash
+        assert "separate marks" in str(error)
+        return
     h, w = image.shape
     for x, y, bw, bh in (d.box for d in reading.digits):
         assert 0 <= x and 0 <= y and x + bw <= w + 1 and y + bh <= h + 1
@@ -301,6 +306,25 @@ def test_any_array_reads_as_a_number_with_boxes_inside_it(recognizer, image, blo
 def test_blank_and_bad_input(recognizer):
     assert recognizer.read_number_bytes(png(np.full((100, 300), 255, np.uint8))).text == ""
     assert recognizer.read_number_files([Path("/nonexistent.png")]).__next__().error
+
+
+@pytest.mark.parametrize("kind", ["uniform noise", "salt", "dots"])
+def test_noise_is_refused_as_a_number_at_once(recognizer, kind):
+    """Tens of thousands of marks are no number: one clear error, not minutes of reading them."""
+    rng = np.random.default_rng(0)
+    if kind == "uniform noise":
+        image = rng.integers(0, 256, (1024, 1024), dtype=np.uint8)
+    else:
+        image = np.full((1024, 1024), 255, np.uint8)
+        if kind == "salt":
+            image[rng.random(image.shape) < 0.02] = 0
+        else:
+            for y in range(4, 1024, 10):
+                image[y : y + 3, 4::10] = 0
+                image[y : y + 3, 5::10] = 0
+                image[y : y + 3, 6::10] = 0
+    with pytest.raises(ImageError, match=r"noise\.png: \d+ separate marks, more than the 2000"):
+        recognizer.read_number_bytes(png(image), "noise.png")
 
 
 def test_a_page_of_printed_text_is_read_without_error(recognizer):

@@ -107,6 +107,12 @@ def test_predict_iphone_heic_photo(client, digits):
     assert r.status_code == 200 and r.json()["digit"] == 3
 
 
+def test_noise_read_as_a_number_is_a_422(client):
+    noise = png_bytes(np.random.default_rng(0).integers(0, 256, (1024, 1024), dtype=np.uint8))
+    r = client.post(PREDICT + "?multi=true", files={"file": ("noise.png", noise, "image/png")})
+    assert r.status_code == 422 and "separate marks" in r.json()["detail"]
+
+
 def test_blank_canvas_is_no_digit(client):
     blank = png_bytes(np.full((280, 280, 4), 255, np.uint8), "RGBA")
     body = client.post(PREDICT, json={"image": data_url(blank)}).json()

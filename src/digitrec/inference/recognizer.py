@@ -215,7 +215,7 @@ class Recognizer:
 
         digits = []
         reader = self.number_reader
-        for found in find_digits(to_grey(decoded), self.probabilities, reader.read if reader else None):
+        for found in find_digits(to_grey(decoded), self.probabilities, reader.read if reader else None, name):
             best = int(np.argmax(found.probabilities))
             confidence = float(found.probabilities[best])
             x, y, w, h = (int(round(v * scale)) for v in found.box)

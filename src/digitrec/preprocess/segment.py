@@ -26,6 +26,7 @@ from typing import Callable, Protocol
 import cv2
 import numpy as np
 
+from digitrec.errors import ImageError
 from digitrec.preprocess import stages
 
 # Scores 28×28 float images (N, 28, 28) -> probabilities (N, classes); supplied by the Recognizer.
@@ -49,6 +50,9 @@ RunReader = Callable[[list[np.ndarray]], list[RunReading]]
 SPLIT_FROM = 0.8  # blobs at least this wide (× line height) are tried as touching digits too
 CUT_FROM = 0.5  # ... and this wide when the number reader reads several digits in them (a "1" is narrow)
 MAX_CUTS = 14
+# Separate marks an image of a number may hold — a dense page of handwritten digits has under a thousand;
+# noise, a texture or a page of print has tens of thousands, whose reading would take minutes
+MAX_MARKS = 2000
 RULE_FROM = 0.5  # × the image's width: ink spanning this much may be a ruled line the digits sit on
 DOT = 0.4  # × the line height: a piece of ink smaller than this both ways is a dot, not a stroke
 PIECE_COST = 0.3  # log-prior cost of each digit: a split must explain the ink clearly better
@@ -152,11 +156,11 @@ def _blobs(stats: np.ndarray) -> list[Blob]:
     if not blobs:
         return []
     areas = stats[1:, cv2.CC_STAT_AREA]
-    big = [b.h for b, a in zip(blobs, areas) if a >= 0.1 * areas.max()]
-    height = float(np.median(big))
+    largest = int(areas.max())
+    height = float(np.median([b.h for b, a in zip(blobs, areas) if a >= 0.1 * largest]))
     kept = []
     for b, area in zip(blobs, areas):
-        speck = max(b.h, b.w) < 0.2 * height or area < max(4, 0.01 * areas.max())
+        speck = max(b.h, b.w) < 0.2 * height or area < max(4, 0.01 * largest)
         rule = b.w > 3 * height and b.h < 0.3 * height
         if not speck and not rule:
             kept.append(b)
@@ -421,7 +425,8 @@ def _clearly_one(piece: np.ndarray, probabilities: np.ndarray, height: float) ->
     return probabilities[digit] >= 0.9 and _shape_score(piece, height, digit) > -PIECE_COST - 2.0
 
 
-def find_digits(grey: np.ndarray, classify: Classifier, read_runs: RunReader | None = None) -> list[FoundDigit]:
+def find_digits(grey: np.ndarray, classify: Classifier, read_runs: RunReader | None = None,
+                name: str = "image") -> list[FoundDigit]:
     """Every digit in a grey image, in reading order (lines top to bottom, digits left to right).
 
     A number written or photographed turned by ``MIN_SLANT`` or more is turned back first (its boxes are
@@ -429,15 +434,16 @@ def find_digits(grey: np.ndarray, classify: Classifier, read_runs: RunReader | N
     by it: a blob it reads as several digits is cut between them (unless :func:`_one_digit_after_all`); a
     blob it reads as one digit gets the mean of its and the classifier's probabilities (two different
     models, each wrong where the other is often right). Without it, or when it reads nothing in a wide
-    blob, a wide blob the classifier is not sure of goes to the splitter."""
-    layout = _layout(grey)
+    blob, a wide blob the classifier is not sure of goes to the splitter. More than ``MAX_MARKS`` marks
+    are an :class:`ImageError` naming ``name``."""
+    layout = _layout(grey, name)
     if layout is None:
         return []
     slant = _slant(layout.lines)
     if abs(slant) < MIN_SLANT:
         return _read(layout, classify, read_runs)
     turned, turn = _turned(grey, slant)
-    layout = _layout(turned)
+    layout = _layout(turned, name)
     back = cv2.invertAffineTransform(turn)
     return [replace(d, box=_box_through(back, d.box)) for d in _read(layout, classify, read_runs)] if layout else []
 
@@ -454,20 +460,23 @@ class _Layout:
     origin: tuple[int, int]
 
 
-def _layout(grey: np.ndarray) -> _Layout | None:
+def _layout(grey: np.ndarray, name: str) -> _Layout | None:
     grey, corner = stages.sheet(grey)  # a sheet of paper on a desk: read the sheet
     grey, factor = stages.enlarge(grey)
     found = ink_components(grey, faint=factor > 1)
     if found is None:
         return None
     kept, origin = _blobs(found[2]), corner
-    if factor == 1 and (region := _small_digits_region(grey, kept)):
+    if factor == 1 and len(kept) <= MAX_MARKS and (region := _small_digits_region(grey, kept)):
         grey, factor, (x0, y0) = region  # small digits in a large image: read their region, enlarged
         origin = (corner[0] + x0, corner[1] + y0)
         found = ink_components(grey, faint=True)
         if found is None:
             return None
         kept = _blobs(found[2])
+    if len(kept) > MAX_MARKS:
+        raise ImageError(f"{name}: {len(kept)} separate marks, more than the {MAX_MARKS} an image of a number "
+                         "may hold (noise, a texture or a page of print?)")
     ink, labels, stats = found
     return _Layout(ink, labels, stats, [_merge_pieces(line) for line in _lines(kept)], factor, origin)
 
