@@ -184,6 +184,19 @@ def test_a_shadow_on_a_blank_page_is_not_a_digit():
     assert prepare_digit(written).image is not None
 
 
+@pytest.mark.parametrize("side", [100, 280, 1024])
+def test_noise_is_not_a_digit(side):
+    """Uniform noise and salt-and-pepper leave hundreds of separate marks once specks are dropped (a
+    digit leaves one to four): no digit, rather than a guess. A seven drawn over light salt still reads."""
+    rng = np.random.default_rng(side)
+    assert prepare_digit(rng.integers(0, 256, (side, side), dtype=np.uint8)).image is None
+    salt = np.where(rng.random((side, side)) < 0.05, 0, 255).astype(np.uint8)
+    assert prepare_digit(salt).image is None
+    seven = drawn_seven()
+    seven[np.random.default_rng(0).random(seven.shape) < 0.002] = 0
+    assert prepare_digit(seven).image is not None
+
+
 def test_a_printed_box_around_the_digit_is_removed_but_a_square_zero_stays():
     seven = drawn_seven()
     boxed = seven.copy()
