@@ -86,6 +86,13 @@ def test_train_evaluate_export_predict(tmp_path, mnist_test):
 def test_predict_errors(tmp_path, tiny_model):
     assert_clean_error(run_cli("predict", str(tmp_path / "nope.png"), "--model", str(tiny_model)),
                        "nope.png", "cannot read")
+    image = tmp_path / "x.png"
+    Image.new("L", (10, 10)).save(image)
+    taken = tmp_path / "taken"
+    taken.write_text("a file where the folder should go")
+    explained = run_cli("predict", str(image), "--model", str(tiny_model), "--explain", str(taken / "sub"))
+    assert_clean_error(explained, f"{taken / 'sub'}: Not a directory")
+    assert explained.returncode == 1 and "internal error" not in explained.stderr_text
     pipe = tmp_path / "pipe.png"
     os.mkfifo(pipe)  # no writer: reading it would wait for ever
     for special in (pipe, "/dev/zero"):  # /dev/zero would be read until memory runs out

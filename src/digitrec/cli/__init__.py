@@ -57,6 +57,14 @@ OPTIONAL_MODULES = {"torch", "sklearn", "skl2onnx", "onnx", "onnxscript", "safet
                     "submitit"}
 
 
+def os_error_message(exc: OSError) -> str:
+    """``path: reason``, as the shell says it (``afile: File exists``)."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is None:
+        return reason
+    return f"{exc.filename}{f' → {exc.filename2}' if exc.filename2 else ''}: {reason}"
+
+
 def main() -> None:
     """Entry point: user errors are one red line and a non-zero exit code, never a traceback."""
     try:
@@ -76,6 +84,10 @@ def main() -> None:
     except typer.Abort:
         err_console.print("[yellow]aborted[/]")
         sys.exit(1)
+    except OSError as exc:  # the system refused: a path that is a file, a permission, a full disk
+        if os.environ.get("DIGITREC_DEBUG"):
+            raise
+        fail(os_error_message(exc))
     except Exception as exc:  # click usage errors and anything unexpected
         # Recognized by shape: typer ≥ 0.2x raises the click it vendors (typer._click), not the click package.
         if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):

@@ -48,6 +48,8 @@ def predict(
     """
     from digitrec.inference import Recognizer, find_images
 
+    if explain is not None:
+        explain.mkdir(parents=True, exist_ok=True)  # an unusable folder stops the command before any work
     recognizer = Recognizer(model, precision="int8" if int8 else "fp32", min_confidence=min_confidence, tta=tta)
     files = list(find_images(paths))
     if not files:
@@ -131,7 +133,6 @@ def _add_row(table: Table, result, multi: bool, classes: list[str]) -> None:
 def _explain(folder: Path, index: int, result, multi: bool) -> None:
     from digitrec.preprocess.explain import number_sheet, strip
 
-    folder.mkdir(parents=True, exist_ok=True)
     stem = re.sub(r"[^\w.-]+", "_", Path(result.file).stem)[:80] or "image"
     target = folder / f"{index:04d}-{stem}.png"
     if multi:
