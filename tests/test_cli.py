@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -106,6 +107,30 @@ def test_predict_errors(tmp_path, tiny_model):
     assert_clean_error(run_cli("predict", str(image), "--model", str(tampered)), "checksum mismatch")
     assert_clean_error(run_cli("evaluate", "--model", str(tmp_path)), "metadata.json")
     assert_clean_error(run_cli("train", "--epochs", "0"), "--epochs")
+
+
+def test_predict_explain_draws_every_stage_and_every_digit_found(tmp_path, mnist_test):
+    """--explain writes one picture per input: a strip of the stages for a digit (the grey input to the
+    enlarged 28×28, one panel each), the number with its boxes and 28×28 tiles for --multi."""
+    seven = 255 - cv2.resize(mnist_test.images[0], (140, 140), interpolation=cv2.INTER_CUBIC)
+    Image.fromarray(seven).save(tmp_path / "seven.png")
+    number = np.full((60, 120), 255, np.uint8)
+    for i, k in enumerate((1, 2, 3)):  # the test set's first 2, 1 and 0
+        number[16:44, 8 + 36 * i : 36 + 36 * i] = 255 - mnist_test.images[k]
+    Image.fromarray(number).save(tmp_path / "number.png")
+
+    run_cli("predict", str(tmp_path / "seven.png"), "--explain", str(tmp_path / "single"), check=True)
+    (strip,) = (tmp_path / "single").iterdir()
+    assert strip.name == "0000-seven.png"
+    pixels = np.asarray(Image.open(strip).convert("L"))
+    assert pixels.shape[1] > 5 * pixels.shape[0] and pixels.std() > 20  # a row of panels, not a blank
+
+    run_cli("predict", "--multi", str(tmp_path / "number.png"), "--explain", str(tmp_path / "multi"), check=True)
+    (sheet,) = (tmp_path / "multi").iterdir()
+    drawn = np.asarray(Image.open(sheet).convert("RGB")).astype(int)
+    red = (drawn[..., 0] > 180) & (drawn[..., 1] < 80) & (drawn[..., 2] < 80)
+    assert red[:60].sum() > 3 * 2 * 28  # three boxes over the number
+    assert drawn.shape[0] > 60 + 84  # and the 28×28 tiles beneath it
 
 
 def test_out_of_range_options_are_usage_errors():

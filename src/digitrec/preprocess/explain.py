@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
@@ -68,8 +66,3 @@ def number_sheet(image: np.ndarray, boxes: list[tuple[tuple[int, int, int, int],
         draw.text((8, picture.height + 96 + LABEL), caption, fill=(0, 0, 0), font=font)
     return out
 
-
-def save_strip(trace: list[tuple[str, np.ndarray]], path: Path, caption: str = "") -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    strip(trace, caption).save(path)
-    return path
