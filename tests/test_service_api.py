@@ -86,6 +86,10 @@ def test_predict_plain_base64_and_multipart_give_the_same_answer(client, digits)
     by_base64 = client.post(PREDICT, json={"image": base64.b64encode(png).decode()}).json()
     by_upload = client.post(PREDICT, files={"file": ("four.png", png, "image/png")}).json()
     assert by_url == by_base64 == by_upload and by_url["digit"] == 4
+    plain = base64.b64encode(png).decode()
+    for pasted in ("\n".join(plain[i : i + 76] for i in range(0, len(plain), 76)),  # as `base64` wraps it
+                   plain.rstrip("="), base64.urlsafe_b64encode(png).decode()):
+        assert client.post(PREDICT, json={"image": pasted}).json() == by_url
 
 
 def test_predict_photo_jpeg(client, digits):

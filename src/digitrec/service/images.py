@@ -14,6 +14,7 @@ from digitrec.errors import ImageError, UsageError
 from digitrec.preprocess.decode import MAX_PIXELS, PNG_SIGNATURE
 
 MNIST_PIXELS = 28 * 28
+URL_SAFE = str.maketrans("-_", "+/")  # base64url (RFC 4648 §5) to the standard alphabet: no character is in both
 
 
 def from_base64(text: str, what: str = "image") -> bytes:
@@ -25,8 +26,8 @@ def from_base64(text: str, what: str = "image") -> bytes:
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        try:  # tolerate line breaks and missing padding, as pasted base64 often has
-            compact = "".join(text.split())
+        try:  # tolerate line breaks and missing padding, as pasted base64 often has, and the URL-safe alphabet
+            compact = "".join(text.split()).translate(URL_SAFE)
             return base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
         except (binascii.Error, ValueError):
             raise UsageError(f"{what}: not valid base64") from None
