@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 
 import cv2
 import numpy as np
@@ -131,6 +132,16 @@ def test_predict_explain_draws_every_stage_and_every_digit_found(tmp_path, mnist
     red = (drawn[..., 0] > 180) & (drawn[..., 1] < 80) & (drawn[..., 2] < 80)
     assert red[:60].sum() > 3 * 2 * 28  # three boxes over the number
     assert drawn.shape[0] > 60 + 84  # and the 28×28 tiles beneath it
+
+
+def test_serve_on_a_port_in_use_is_one_line_before_the_banner():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("serve", "--port", str(port), timeout=60)
+    assert_clean_error(result, f"cannot listen on 127.0.0.1:{port}: Address already in use")
+    assert result.returncode == 1 and "Press Ctrl-C" not in result.stdout_text
 
 
 def test_out_of_range_options_are_usage_errors():

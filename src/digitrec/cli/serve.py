@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from digitrec.cli.output import console
+from digitrec.errors import DigitrecError
 
 
 def serve(
@@ -69,6 +71,7 @@ def serve(
     recognizer = Recognizer(settings.model, precision=settings.precision, threads=1,
                             min_confidence=settings.min_confidence)
     export_settings(settings)
+    _check_can_listen(settings.host, settings.port)
     url = f"http://{'[' + settings.host + ']' if ':' in settings.host else settings.host}:{settings.port}/"
     info = recognizer.info
     console.print(f"[bold]digitrec[/] serving model [bold]{info['name']}[/] {info['version']} ({info['precision']}) "
@@ -85,3 +88,15 @@ def serve(
         else:
             uvicorn.run("digitrec.service.app:app_from_environment", factory=True, workers=settings.workers,
                         http=CountingHttpToolsProtocol, **options)
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """Bind the address for a moment, as uvicorn will (SO_REUSEADDR): a port in use or a host that is not
+    this machine's is one line before the banner, not a log record after it."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        raise DigitrecError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
