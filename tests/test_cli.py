@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -132,6 +133,14 @@ def test_predict_explain_draws_every_stage_and_every_digit_found(tmp_path, mnist
     red = (drawn[..., 0] > 180) & (drawn[..., 1] < 80) & (drawn[..., 2] < 80)
     assert red[:60].sum() > 3 * 2 * 28  # three boxes over the number
     assert drawn.shape[0] > 60 + 84  # and the 28×28 tiles beneath it
+
+
+def test_predict_reads_standard_input(mnist_test):
+    buf = io.BytesIO()
+    Image.fromarray(255 - mnist_test.images[0]).resize((140, 140)).save(buf, format="PNG")
+    read = json.loads(run_cli("predict", "-", "--json", input=buf.getvalue(), check=True).stdout_text)
+    assert read["file"] == "-" and read["digit"] == mnist_test.labels[0]
+    assert_clean_error(run_cli("predict", "-", input=b""), "-: empty file")
 
 
 def test_serve_on_a_port_in_use_is_one_line_before_the_banner():

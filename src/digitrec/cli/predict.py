@@ -16,7 +16,7 @@ from digitrec.cli.output import console, emit_json, err_console
 
 def predict(
     paths: List[Path] = typer.Argument(..., help="Image files or folders (searched recursively; files that "
-                                       "are not images are skipped)."),
+                                       "are not images are skipped); - reads an image from standard input."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model directory (default: the bundled "
                                         "MNIST model)."),
     multi: bool = typer.Option(False, "--multi", help="Read a whole number: every digit, left to right, "
@@ -45,6 +45,7 @@ def predict(
         digitrec predict my_digit.png
         digitrec predict photos/ --json
         digitrec predict receipt.jpg --multi --explain explain/
+        curl -s https://example.com/digit.png | digitrec predict -
     """
     from digitrec.inference import Recognizer, find_images
 

@@ -12,6 +12,7 @@ import io
 import os
 import stat
 import struct
+import sys
 import warnings
 from collections.abc import Iterator
 from functools import cache
@@ -27,6 +28,7 @@ from digitrec.errors import ImageError
 
 MAX_PIXELS = 150_000_000  # a 12 000 × 9 000 photo is 108 MP; more than this is treated as a decompression bomb
 MAX_FILE_BYTES = 64 << 20
+STDIN = "-"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 STORED_BLOCK = 65535  # bytes: the most one stored deflate block holds
 LIGHT_INK = 160  # luma of a transparent image's opaque pixels above which its ink is light
@@ -36,14 +38,18 @@ Image.MAX_IMAGE_PIXELS = None  # we check the size ourselves, with a clear messa
 
 
 def read_bytes(path: str | os.PathLike) -> bytes:
-    """A regular file's bytes, at most ``MAX_FILE_BYTES``. Opened without blocking and checked before
-    reading, so a pipe waits for no writer and /dev/zero is not read for ever."""
+    """A regular file's bytes, at most ``MAX_FILE_BYTES``; ``-`` reads standard input (``curl … | digitrec
+    predict -``). A file is opened without blocking and checked before reading, so a named pipe waits for
+    no writer and /dev/zero is not read for ever."""
     path = Path(path)
     try:
-        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as file:
-            if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
-                raise ImageError(f"{path}: not a regular file")
-            data = file.read(MAX_FILE_BYTES + 1)
+        if str(path) == STDIN:
+            data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+        else:
+            with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as file:
+                if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                    raise ImageError(f"{path}: not a regular file")
+                data = file.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise ImageError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if len(data) > MAX_FILE_BYTES:
