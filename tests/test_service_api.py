@@ -111,6 +111,27 @@ def test_predict_iphone_heic_photo(client, digits):
     assert r.status_code == 200 and r.json()["digit"] == 3
 
 
+def test_image_endpoint_shows_what_a_browser_cannot(client):
+    """HEIC in, JPEG out: turned upright as the photo's EXIF says, at most 1024 px."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    photo = np.full((900, 1600, 3), 255, np.uint8)
+    photo[:, :200] = 0  # a dark band on the left: at the top once turned
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    out = io.BytesIO()
+    Image.fromarray(photo).save(out, format="HEIF", exif=exif.tobytes())
+    r = client.post("/api/v1/image", files={"file": ("IMG_0002.HEIC", out.getvalue(), "image/heic")})
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+    shown = np.asarray(Image.open(io.BytesIO(r.content)).convert("L"))
+    assert shown.shape == (1024, 576) and shown[:50].mean() < 40 < 200 < shown[-50:].mean()
+    png = png_bytes(np.full((50, 80), 128, np.uint8))
+    assert client.post("/api/v1/image", json={"image": data_url(png)}).status_code == 200
+    bad = client.post("/api/v1/image", files={"file": ("x.heic", b"\0\0\0\x18ftypheic" + b"\xff" * 64)})
+    assert bad.status_code == 422 and "not a recognised image" in bad.json()["detail"]
+
+
 def test_noise_read_as_a_number_is_a_422(client):
     noise = png_bytes(np.random.default_rng(0).integers(0, 256, (1024, 1024), dtype=np.uint8))
     r = client.post(PREDICT + "?multi=true", files={"file": ("noise.png", noise, "image/png")})
@@ -227,6 +248,13 @@ def test_pixel_limit_is_configurable(recognizer, tmp_path, digits):
     small = make_client(recognizer, tmp_path, max_pixels=200 * 200)
     r = small.post(PREDICT, json={"image": data_url(canvas_png(digits[1]))})
     assert r.status_code == 422 and "280×280" in r.json()["detail"]
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    heic = io.BytesIO()
+    Image.new("RGB", (300, 300), "white").save(heic, format="HEIF")
+    r = small.post(PREDICT, files={"file": ("IMG_0003.HEIC", heic.getvalue(), "image/heic")})
+    assert r.status_code == 422 and "300×300" in r.json()["detail"]
 
 
 def test_slow_requests_time_out_with_503(recognizer, tmp_path):

@@ -135,6 +135,28 @@ def test_upload_a_photo(page, tmp_path, mnist_test):
     expect(page.locator("#digit")).to_have_text("3")
 
 
+def test_upload_an_iphone_photo_this_browser_cannot_show(page, tmp_path, mnist_test):
+    """Chromium cannot decode HEIC: the page has the service decode it, shows it and reads it."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    index = int(np.flatnonzero(mnist_test.labels == 4)[0])
+    photo = Image.fromarray(255 - mnist_test.images[index]).resize((400, 400), Image.Resampling.BICUBIC)
+    path = tmp_path / "IMG_0004.HEIC"
+    photo.convert("RGB").save(path, format="HEIF", quality=85)
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/image") and r.status == 200):
+        page.set_input_files("#upload", str(path))
+    expect(page.locator("#digit")).to_have_text("4")
+    dark = page.evaluate("""() => {  // the photo is on the canvas: its ink shows
+        const c = document.getElementById("canvas");
+        const rgba = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 0; i < rgba.length; i += 4) n += rgba[i] < 100;
+        return n;
+    }""")
+    assert dark > 500
+
+
 def test_read_a_number_with_boxes(page):
     page.get_by_role("radio", name="Number").check()
     expect(page.locator("#stage")).to_have_attribute("data-mode", "number")

@@ -69,9 +69,19 @@ def decode_sized(data: bytes, name: str = "image", max_side: int = WORK_SIDE) ->
     return _decode_plain_png(data, max_side) or _decode_with_pillow(data, name, max_side)
 
 
+def header_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the image's header, nothing decoded; None when it is not an image."""
+    _knows_the_format(data)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return Image.open(io.BytesIO(data)).size
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, struct.error):
+        return None
+
+
 def _decode_with_pillow(data: bytes, name: str, max_side: int) -> tuple[np.ndarray, tuple[int, int]]:
-    if data[4:8] == b"ftyp":  # an ISO media file: HEIC (an iPhone's photos), AVIF (Pillow's own)
-        _open_heif()
+    _knows_the_format(data)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow warns on odd metadata; what matters is whether it decodes
@@ -103,6 +113,11 @@ def _decode_with_pillow(data: bytes, name: str, max_side: int) -> tuple[np.ndarr
             ZeroDivisionError, struct.error) as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__  # one line: libheif's messages end in a newline
         raise ImageError(f"{name}: corrupt or truncated image ({reason})") from None
+
+
+def _knows_the_format(data: bytes) -> None:
+    if data[4:8] == b"ftyp":  # an ISO media file: HEIC (an iPhone's photos), AVIF (Pillow's own)
+        _open_heif()
 
 
 @cache

@@ -1,4 +1,5 @@
-"""Images in and out of HTTP: base64 and data URLs to bytes, pixel limits, 28×28 arrays to PNG data URLs."""
+"""Images in and out of HTTP: base64 and data URLs to bytes, pixel limits, 28×28 arrays to PNG data URLs,
+decoded photos to JPEG."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ import io
 
 import cv2
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from digitrec.errors import ImageError, UsageError
-from digitrec.preprocess.decode import MAX_PIXELS, PNG_SIGNATURE
+from digitrec.preprocess.decode import MAX_PIXELS, PNG_SIGNATURE, header_size
 
 MNIST_PIXELS = 28 * 28
 URL_SAFE = str.maketrans("-_", "+/")  # base64url (RFC 4648 §5) to the standard alphabet: no character is in both
@@ -36,12 +37,9 @@ def from_base64(text: str, what: str = "image") -> bytes:
 def check_pixels(data: bytes, limit: int, name: str) -> None:
     """422 for an image larger than ``limit`` pixels, read from its header before anything is decoded.
     (Decoding enforces the package's own ceiling; this applies a stricter one set for the service.)"""
-    if limit >= MAX_PIXELS or not data:
-        return
-    try:
-        width, height = Image.open(io.BytesIO(data)).size
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        return  # not an image: decoding will say so
+    if limit >= MAX_PIXELS or not data or (size := header_size(data)) is None:
+        return  # no stricter limit, or not an image: decoding will say so
+    width, height = size
     if width * height > limit:
         raise ImageError(f"{name}: image is {width}×{height} ({width * height:,} pixels), more than the "
                          f"{limit:,} pixel limit")
@@ -71,3 +69,12 @@ def as_png(data: bytes, decoded: np.ndarray) -> bytes:
     out = io.BytesIO()
     Image.fromarray(decoded).save(out, format="PNG")
     return out.getvalue()
+
+
+def as_jpeg(decoded: np.ndarray, quality: int = 90) -> bytes:
+    """A decoded image (grey or RGB) as JPEG bytes, for a browser to show."""
+    pixels = cv2.cvtColor(decoded[..., :3], cv2.COLOR_RGB2BGR) if decoded.ndim == 3 else decoded
+    ok, jpeg = cv2.imencode(".jpg", pixels, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ImageError("the image could not be encoded as JPEG")
+    return jpeg.tobytes()

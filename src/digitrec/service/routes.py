@@ -15,7 +15,7 @@ from digitrec.preprocess import decode
 from digitrec.service import recognize
 from digitrec.service.errors import PayloadTooLarge, UnsupportedMediaType, from_validation
 from digitrec.service.holder import model_summary
-from digitrec.service.images import as_png, check_pixels, from_base64, pixels_to_arrays
+from digitrec.service.images import as_jpeg, as_png, check_pixels, from_base64, pixels_to_arrays
 from digitrec.service.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE, Metrics
 from digitrec.service.schemas import (BatchRequest, BatchResponse, ErrorResponse, FeedbackRequest,
                                       FeedbackResponse, Health, ModelInfo, ModelsResponse, NumberResponse,
@@ -171,6 +171,20 @@ async def predict_batch(request: Request, recognizer: ModelDep, settings: Settin
     metrics.batch_images.inc(count)
     metrics.count_digits(p["digit"] for p in predictions)
     return JSONResponse({"count": count, "predictions": predictions, "model": model_summary(recognizer)})
+
+
+@api.post("/image", summary="An image as the service decodes it, as JPEG", response_class=Response,
+          openapi_extra=body_schema(PredictRequest, UPLOAD),
+          responses={200: {"content": {"image/jpeg": {}},
+                           "description": "The image turned upright, at most 1024 px, as JPEG."},
+                     **failures(400, 413, 415, 422, 503)})
+async def image(request: Request, settings: SettingsDep) -> Response:
+    """The image decoded as for a prediction — turned as its EXIF says, at most 1024 px — and sent back as
+    JPEG: for a browser that cannot show the format itself (an iPhone's HEIC photo outside Safari), so the
+    drawing page can still show the photo it recognizes."""
+    data, name = await read_image(request, settings)
+    jpeg = await compute(request, lambda: as_jpeg(decode(data, name)), size=len(data))
+    return Response(jpeg, media_type="image/jpeg")
 
 
 @api.post("/feedback", status_code=201, response_model=FeedbackResponse, summary="Store a correction",

@@ -164,8 +164,10 @@ function fitPhoto(photo) {
 
 function loadPhoto(file) {
   if (!file) return;
-  if (!file.type.startsWith("image/")) { status(t("notAnImage")); return; }
-  const url = URL.createObjectURL(file);
+  // An empty type is a format the system does not name (HEIC on some systems): the service decides.
+  if (file.type && !file.type.startsWith("image/")) { status(t("notAnImage")); return; }
+  let url = URL.createObjectURL(file);
+  let viaService = false;
   const image = new Image();
   image.onload = () => {
     URL.revokeObjectURL(url);
@@ -184,7 +186,22 @@ function loadPhoto(file) {
     status(t("photoLoaded", { name: file.name }));
     recognize();
   };
-  image.onerror = () => { URL.revokeObjectURL(url); status(t("notAnImage")); };
+  image.onerror = async () => {
+    URL.revokeObjectURL(url);
+    if (viaService) { status(t("notAnImage")); return; }
+    // A format this browser cannot show (an iPhone's HEIC photo outside Safari): the service decodes it.
+    viaService = true;
+    const upload = new FormData();
+    upload.append("file", file);
+    try {
+      const response = await fetch(`${API}/image`, { method: "POST", body: upload });
+      if (!response.ok) throw new Error(String(response.status));
+      url = URL.createObjectURL(await response.blob());
+      image.src = url;
+    } catch {
+      status(t("notAnImage"));
+    }
+  };
   image.src = url;
 }
 
