@@ -231,6 +231,8 @@ def test_models_cli_bad_input_is_one_clear_line(tmp_path, registry, versions):
     assert_clean_error(run_cli("models", "promote", versions[0], "--alias", "a/../b"), "invalid alias name")
     assert_clean_error(run_cli("models", "rollback", "production"), "no alias 'production'")
     assert_clean_error(run_cli("models", "register", str(tmp_path / "nothing")), "not a model directory")
+    (tmp_path / "a-file").write_text("not a registry")
+    assert_clean_error(run_cli("models", "list", "--registry", str(tmp_path / "a-file")), "not a registry folder")
     (registry.root / "versions" / versions[0] / "weights.safetensors").write_bytes(b"tampered")
     assert_clean_error(run_cli("models", "show", versions[0]), "checksum mismatch")
     assert_clean_error(run_cli("serve", "--model", versions[0]), "checksum mismatch")

@@ -313,6 +313,9 @@ def test_feedback_cli_lists_and_exports(tmp_path, recognizer, digits):
     assert "wrote 3 images" in out.stdout_text
     assert sorted(p.parent.name for p in (tmp_path / "ds").rglob("*.png")) == ["1", "1", "7"]
     assert_clean_error(run_cli("feedback", "stats", "--db", str(tmp_path / "none.sqlite3")), "no feedback store")
+    (tmp_path / "taken").write_text("a file")
+    assert_clean_error(run_cli("feedback", "export", str(tmp_path / "taken"), "--db", str(db)),
+                       f"{tmp_path / 'taken'}: File exists")
 
 
 # ---------- models, health, metrics, logs, settings ----------

@@ -102,6 +102,8 @@ class Registry:
 
     def __init__(self, root: str | os.PathLike | None = None):
         self.root = Path(root or default_root()).expanduser().absolute()
+        if self.root.exists() and not self.root.is_dir():
+            raise ModelError(f"{self.root}: not a registry folder (it is a file)")
 
     # ---- versions ----
 

@@ -117,6 +117,7 @@ class FeedbackStore:
         """Write every stored image to ``folder/<correct label>/feedback-<id>.png``; returns counts per label.
         Running it again rewrites the same files, so an export can be refreshed in place."""
         root = Path(folder).expanduser()
+        root.mkdir(parents=True, exist_ok=True)  # even with nothing to write: a path that is a file says so now
         counts: dict[str, int] = {}
         with self._lock:
             rows = self._db.execute("SELECT id, correct, image_png FROM feedback ORDER BY id").fetchall()
