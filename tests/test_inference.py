@@ -86,6 +86,23 @@ def test_incomplete_or_hostile_model_dirs_are_refused(tiny_model, tmp_path):
         Recognizer(tiny_model, precision="int8")
 
 
+def test_arrays_as_notebooks_hold_them(mnist_test):
+    """What the lessons' notebooks hand over: x_test / 255 (float in [0, 1]), Keras' (28, 28, 1), uint8,
+    16-bit, a bool mask, RGB, nested lists — the same digit each time; a shape that is no image is one
+    ImageError."""
+    rec = Recognizer()
+    for i in range(20):
+        digit, label = mnist_test.images[i], mnist_test.labels[i]
+        forms = [digit, digit / 255.0, (digit / 255.0).astype(np.float32)[..., None], digit.astype(np.uint16) * 257,
+                 digit > 127, np.stack([digit] * 3, axis=-1), digit.tolist()]
+        answers = [rec.predict_grey(form).digit for form in forms]
+        assert answers.count(label) >= 6, (i, label, answers)  # the bool mask may lose a faint stroke
+    for bad in (np.zeros((0, 0)), np.zeros(28), np.zeros((28, 28, 2)), np.zeros((28, 28), complex),
+                [[1, 2], [3]]):
+        with pytest.raises(ImageError, match="image"):
+            rec.predict_grey(bad)
+
+
 def test_scans_of_other_sizes_even_cropped_to_the_ink(mnist_test):
     """Digits scanned at other resolutions, with a margin or cropped so tightly the strokes touch the edges
     (then the ink can cover most of the image and the paper estimate needs the fallback hypotheses)."""

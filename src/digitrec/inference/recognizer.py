@@ -15,7 +15,7 @@ from digitrec.inference.reader import NumberReader
 from digitrec.inference.sessions import cpu_session
 from digitrec.modeldir import BUNDLED, ONNX_FP32, ONNX_INT8, Metadata, load_metadata
 from digitrec.preprocess import DEFAULT, PreprocessConfig, Prepared, decode, prepare_digit, read_bytes, to_grey
-from digitrec.preprocess.decode import decode_sized
+from digitrec.preprocess.decode import as_grey, decode_sized
 from digitrec.preprocess.segment import find_digits
 
 FALLBACK_BELOW = 0.6  # confidence under which other paper/ink hypotheses are tried
@@ -185,10 +185,12 @@ class Recognizer:
         return prediction
 
     def predict_grey(self, grey: np.ndarray, name: str = "image", trace: bool = False) -> Prediction:
-        """Recognize the single digit in a grey image. When the automatic paper/ink reading leaves the model
+        """Recognize the single digit in an image array: grey uint8, or anything :func:`as_grey` takes (a
+        notebook's ``x_test[0] / 255``, Keras' (28, 28, 1), RGB). When the automatic paper/ink reading leaves the model
         unsure (or finds nothing), the two plain hypotheses — one level of light paper with dark ink, or
         of dark paper with light ink — are tried too, and the most confident reading wins. This rescues
         digits cropped so tightly that their ink covers most of the image."""
+        grey = as_grey(grey, name)
         prepared = prepare_digit(grey, self.preprocess, trace)
         best = self._scored(name, prepared)
         if self.preprocess.paper == "auto" and best.confidence < FALLBACK_BELOW:

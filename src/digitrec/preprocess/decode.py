@@ -260,6 +260,34 @@ def _on_paper(pixels: np.ndarray) -> np.ndarray:
     return colour[0] if len(colour) == 1 else cv2.merge(colour)
 
 
+def as_grey(image, name: str = "image") -> np.ndarray:
+    """Any image array a user may hold — a notebook's MNIST digit scaled to [0, 1], Keras' (28, 28, 1), a
+    bool mask, 16-bit, RGB(A), nested lists — as the grey uint8 the stages take; ImageError otherwise."""
+    try:
+        array = np.asarray(image)
+    except (ValueError, TypeError) as exc:
+        raise ImageError(f"{name}: not an image array ({exc})") from None
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[..., 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)) or 0 in array.shape:
+        raise ImageError(f"{name}: expected a grey (height, width) or colour (height, width, 3 or 4) image, "
+                         f"got shape {array.shape}")
+    if array.dtype == np.uint8:
+        pass
+    elif array.dtype == bool:
+        array = array.astype(np.uint8) * 255
+    elif array.dtype.kind == "f":
+        array = np.nan_to_num(array.astype(np.float32), nan=0.0, posinf=255.0, neginf=0.0)
+        array = array * 255 if array.max() <= 1.0 else array  # [0, 1], as notebooks scale MNIST
+        array = np.clip(np.rint(array), 0, 255).astype(np.uint8)
+    elif array.dtype.kind in "iu":
+        top = 65535 if array.max() > 255 else 255  # 16-bit
+        array = np.clip(array.astype(np.int64) * 255 // top, 0, 255).astype(np.uint8)
+    else:
+        raise ImageError(f"{name}: pixels of type {array.dtype} are not an image")
+    return to_grey(np.ascontiguousarray(array))
+
+
 def to_grey(image: np.ndarray) -> np.ndarray:
     """Grey uint8; for colour, the view where ink and paper differ most (blue biro, red pen, chalk)."""
     if image.ndim == 2:
