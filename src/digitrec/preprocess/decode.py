@@ -285,6 +285,8 @@ def as_grey(image, name: str = "image") -> np.ndarray:
         array = np.clip(array.astype(np.int64) * 255 // top, 0, 255).astype(np.uint8)
     else:
         raise ImageError(f"{name}: pixels of type {array.dtype} are not an image")
+    if array.ndim == 3 and array.shape[2] == 4:
+        array = _on_paper(array)  # as a decoded RGBA image: a transparent canvas's ink on paper that shows it
     return to_grey(np.ascontiguousarray(array))
 
 
