@@ -150,8 +150,9 @@ def _rule_thickness(mask: np.ndarray, rule: tuple[int, int, int, int]) -> int:
     return int(np.median(runs)) + 2 if runs else 3
 
 
-def _blobs(stats: np.ndarray) -> list[Blob]:
-    """Components worth reading: not specks, dots or ruled lines (judged against the typical height)."""
+def _blobs(stats: np.ndarray, name: str) -> list[Blob]:
+    """Components worth reading: not specks, dots or ruled lines (judged against the typical height); more
+    than ``MAX_MARKS`` of them are an ImageError naming ``name``."""
     blobs = [Blob(int(s[0]), int(s[1]), int(s[2]), int(s[3]), [i]) for i, s in enumerate(stats) if i > 0]
     if not blobs:
         return []
@@ -164,6 +165,9 @@ def _blobs(stats: np.ndarray) -> list[Blob]:
         rule = b.w > 3 * height and b.h < 0.3 * height
         if not speck and not rule:
             kept.append(b)
+    if len(kept) > MAX_MARKS:
+        raise ImageError(f"{name}: {len(kept)} separate marks, more than the {MAX_MARKS} an image of a number "
+                         "may hold (noise, a texture or a page of print?)")
     return kept
 
 
@@ -466,17 +470,14 @@ def _layout(grey: np.ndarray, name: str) -> _Layout | None:
     found = ink_components(grey, faint=factor > 1)
     if found is None:
         return None
-    kept, origin = _blobs(found[2]), corner
-    if factor == 1 and len(kept) <= MAX_MARKS and (region := _small_digits_region(grey, kept)):
+    kept, origin = _blobs(found[2], name), corner
+    if factor == 1 and (region := _small_digits_region(grey, kept)):
         grey, factor, (x0, y0) = region  # small digits in a large image: read their region, enlarged
         origin = (corner[0] + x0, corner[1] + y0)
         found = ink_components(grey, faint=True)
         if found is None:
             return None
-        kept = _blobs(found[2])
-    if len(kept) > MAX_MARKS:
-        raise ImageError(f"{name}: {len(kept)} separate marks, more than the {MAX_MARKS} an image of a number "
-                         "may hold (noise, a texture or a page of print?)")
+        kept = _blobs(found[2], name)
     ink, labels, stats = found
     return _Layout(ink, labels, stats, [_merge_pieces(line) for line in _lines(kept)], factor, origin)
 
