@@ -303,6 +303,17 @@ def test_any_array_reads_as_a_number_with_boxes_inside_it(recognizer, image, blo
         assert 0 <= x and 0 <= y and x + bw <= w + 1 and y + bh <= h + 1
 
 
+def test_boxes_carried_back_from_a_turned_layout_stay_in_the_image(recognizer):
+    """Found by the property test above: faint specks that lay out as a steep line are turned back, and a
+    box's corners carried back from the turned canvas fell above the picture (y = -3)."""
+    image = np.zeros((102, 129), np.uint8)
+    for (y, x), value in zip([(0, 27), (0, 28), (0, 29), (0, 115), (1, 112), (1, 114), (2, 113), (3, 115),
+                              (3, 117)], [168, 48, 105, 25, 36, 32, 29, 29, 63]):
+        image[y, x] = value
+    boxes = [d.box for d in recognizer.read_number_bytes(png(image)).digits]
+    assert boxes and all(0 <= x and 0 <= y and x + w <= 129 and y + h <= 102 for x, y, w, h in boxes)
+
+
 def test_blank_and_bad_input(recognizer):
     assert recognizer.read_number_bytes(png(np.full((100, 300), 255, np.uint8))).text == ""
     assert recognizer.read_number_files([Path("/nonexistent.png")]).__next__().error

@@ -449,7 +449,8 @@ def find_digits(grey: np.ndarray, classify: Classifier, read_runs: RunReader | N
     turned, turn = _turned(grey, slant)
     layout = _layout(turned, name)
     back = cv2.invertAffineTransform(turn)
-    return [replace(d, box=_box_through(back, d.box)) for d in _read(layout, classify, read_runs)] if layout else []
+    return [replace(d, box=_box_through(back, d.box, grey.shape)) for d in _read(layout, classify, read_runs)
+            ] if layout else []
 
 
 @dataclass
@@ -508,12 +509,16 @@ def _turned(grey: np.ndarray, degrees: float) -> tuple[np.ndarray, np.ndarray]:
     return cv2.warpAffine(grey, turn, (width, height), flags=cv2.INTER_LINEAR, borderValue=paper), turn
 
 
-def _box_through(matrix: np.ndarray, box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
-    """The upright box (x, y, w, h) around ``box`` carried through a 2×3 affine ``matrix``."""
+def _box_through(matrix: np.ndarray, box: tuple[int, int, int, int],
+                 shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """The upright box (x, y, w, h) around ``box`` carried through a 2×3 affine ``matrix``, within an image
+    of ``shape``: the corners of a box on the turned canvas can land outside the picture it came from."""
     x, y, w, h = box
     corners = np.array([[x, y, 1], [x + w, y, 1], [x, y + h, 1], [x + w, y + h, 1]], np.float64) @ matrix.T
     (x0, y0), (x1, y1) = np.floor(corners.min(0)), np.ceil(corners.max(0))
-    return int(x0), int(y0), int(x1 - x0), int(y1 - y0)
+    x0, y0 = min(max(int(x0), 0), shape[1] - 1), min(max(int(y0), 0), shape[0] - 1)
+    x1, y1 = min(int(x1), shape[1]), min(int(y1), shape[0])
+    return x0, y0, max(1, x1 - x0), max(1, y1 - y0)
 
 
 def _read(layout: _Layout, classify: Classifier, read_runs: RunReader | None) -> list[FoundDigit]:
