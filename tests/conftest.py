@@ -3,6 +3,7 @@ checkout; downloads are switched off so no test can touch the network."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -95,3 +97,15 @@ def write_idx_dataset(folder: Path, n_train: int = 200, n_test: int = 50, seed: 
         write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", images)
         write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", labels)
     return folder
+
+
+def heic(array: np.ndarray, orientation: int = 1) -> bytes:
+    """An iPhone-style HEIC photo of ``array``, with an EXIF ``orientation``."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()  # to write one; digitrec registers it itself to read
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    Image.fromarray(array).convert("RGB").save(buf, format="HEIF", quality=90, exif=exif.tobytes())
+    return buf.getvalue()

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
 
+from conftest import heic
 from digitrec.errors import ImageError
 from digitrec.preprocess import decode, prepare_bytes, read_bytes, to_grey
 from digitrec.preprocess.decode import MAX_PIXELS, WORK_SIDE, decode_sized
@@ -101,17 +102,6 @@ def test_exif_orientation_is_applied():
     buf = io.BytesIO()
     image.save(buf, format="JPEG", exif=exif.tobytes())
     assert decode(buf.getvalue()).shape[:2] == (300, 100)
-
-
-def heic(array: np.ndarray, orientation: int = 1) -> bytes:
-    from pillow_heif import register_heif_opener
-
-    register_heif_opener()  # to write one; digitrec registers it itself to read
-    exif = Image.Exif()
-    exif[0x0112] = orientation
-    buf = io.BytesIO()
-    Image.fromarray(array).convert("RGB").save(buf, format="HEIF", quality=90, exif=exif.tobytes())
-    return buf.getvalue()
 
 
 def test_iphone_heic_photo_is_read_turned_as_displayed():

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import assert_clean_error, run_cli
+from conftest import assert_clean_error, heic, run_cli
 from digitrec.data.folder import load_folder
 from digitrec.inference import Recognizer
 from digitrec.service import Settings, create_app
@@ -101,28 +101,16 @@ def test_predict_photo_jpeg(client, digits):
 
 
 def test_predict_iphone_heic_photo(client, digits):
-    from pillow_heif import register_heif_opener
-
-    register_heif_opener()
-    photo = Image.fromarray(255 - digits[3]).resize((600, 450)).convert("RGB")
-    out = io.BytesIO()
-    photo.save(out, format="HEIF", quality=80)
-    r = client.post(PREDICT, files={"file": ("IMG_0001.HEIC", out.getvalue(), "image/heic")})
+    photo = np.asarray(Image.fromarray(255 - digits[3]).resize((600, 450)))
+    r = client.post(PREDICT, files={"file": ("IMG_0001.HEIC", heic(photo), "image/heic")})
     assert r.status_code == 200 and r.json()["digit"] == 3
 
 
 def test_image_endpoint_shows_what_a_browser_cannot(client):
     """HEIC in, JPEG out: turned upright as the photo's EXIF says, at most 1024 px."""
-    from pillow_heif import register_heif_opener
-
-    register_heif_opener()
     photo = np.full((900, 1600, 3), 255, np.uint8)
     photo[:, :200] = 0  # a dark band on the left: at the top once turned
-    exif = Image.Exif()
-    exif[0x0112] = 6
-    out = io.BytesIO()
-    Image.fromarray(photo).save(out, format="HEIF", exif=exif.tobytes())
-    r = client.post("/api/v1/image", files={"file": ("IMG_0002.HEIC", out.getvalue(), "image/heic")})
+    r = client.post("/api/v1/image", files={"file": ("IMG_0002.HEIC", heic(photo, orientation=6), "image/heic")})
     assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
     shown = np.asarray(Image.open(io.BytesIO(r.content)).convert("L"))
     assert shown.shape == (1024, 576) and shown[:50].mean() < 40 < 200 < shown[-50:].mean()
@@ -248,12 +236,8 @@ def test_pixel_limit_is_configurable(recognizer, tmp_path, digits):
     small = make_client(recognizer, tmp_path, max_pixels=200 * 200)
     r = small.post(PREDICT, json={"image": data_url(canvas_png(digits[1]))})
     assert r.status_code == 422 and "280×280" in r.json()["detail"]
-    from pillow_heif import register_heif_opener
-
-    register_heif_opener()
-    heic = io.BytesIO()
-    Image.new("RGB", (300, 300), "white").save(heic, format="HEIF")
-    r = small.post(PREDICT, files={"file": ("IMG_0003.HEIC", heic.getvalue(), "image/heic")})
+    white = heic(np.full((300, 300), 255, np.uint8))
+    r = small.post(PREDICT, files={"file": ("IMG_0003.HEIC", white, "image/heic")})
     assert r.status_code == 422 and "300×300" in r.json()["detail"]
 
 

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image, ImageFilter
 from playwright.sync_api import Page, expect, sync_playwright
 
+from conftest import heic
 from service_helpers import running_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,13 +138,10 @@ def test_upload_a_photo(page, tmp_path, mnist_test):
 
 def test_upload_an_iphone_photo_this_browser_cannot_show(page, tmp_path, mnist_test):
     """Chromium cannot decode HEIC: the page has the service decode it, shows it and reads it."""
-    from pillow_heif import register_heif_opener
-
-    register_heif_opener()
     index = int(np.flatnonzero(mnist_test.labels == 4)[0])
     photo = Image.fromarray(255 - mnist_test.images[index]).resize((400, 400), Image.Resampling.BICUBIC)
     path = tmp_path / "IMG_0004.HEIC"
-    photo.convert("RGB").save(path, format="HEIF", quality=85)
+    path.write_bytes(heic(np.asarray(photo)))
     with page.expect_response(lambda r: r.url.endswith("/api/v1/image") and r.status == 200):
         page.set_input_files("#upload", str(path))
     expect(page.locator("#digit")).to_have_text("4")
