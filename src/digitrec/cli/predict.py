@@ -35,10 +35,10 @@ def predict(
     """Recognize the digit in each image: photos, scans, canvas drawings, MNIST-style images.
 
     Each image is decoded (any Pillow format and iPhone HEIC photos, EXIF orientation, transparency on
-    white or, under a white pen, on black), cut to the sheet when it is a note photographed on a desk, enlarged if small
-    (a small scan, or a small digit on a page), its ink polarity detected, uneven light removed, cropped
-    to the ink, stroke width normalized, fitted into 20×20 and centred by centre of mass in 28×28, as
-    MNIST digits were. A bad file is reported and the rest carry on; the exit code is 1 if any failed.
+    white or, under a white pen, on black), cut to the sheet when it is a note photographed on a desk,
+    enlarged if small (a small scan, or a small digit on a page), its ink polarity detected, uneven light
+    removed, cropped to the ink, stroke width normalized, fitted into 20×20 and centred by centre of mass
+    in 28×28, as MNIST digits were. A bad file is reported and the rest carry on; the exit code is 1 if any failed.
 
     Examples:
 

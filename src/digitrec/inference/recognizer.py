@@ -186,8 +186,8 @@ class Recognizer:
 
     def predict_grey(self, grey: np.ndarray, name: str = "image", trace: bool = False) -> Prediction:
         """Recognize the single digit in an image array: grey uint8, or anything :func:`as_grey` takes (a
-        notebook's ``x_test[0] / 255``, Keras' (28, 28, 1), RGB). When the automatic paper/ink reading leaves the model
-        unsure (or finds nothing), the two plain hypotheses — one level of light paper with dark ink, or
+        notebook's ``x_test[0] / 255``, Keras' (28, 28, 1), RGB). When the automatic paper/ink reading
+        leaves the model unsure (or finds nothing), the two plain hypotheses — one level of light paper with dark ink, or
         of dark paper with light ink — are tried too, and the most confident reading wins. This rescues
         digits cropped so tightly that their ink covers most of the image."""
         grey = as_grey(grey, name)
