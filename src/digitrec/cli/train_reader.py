@@ -24,7 +24,7 @@ def train_reader(
 
     It learns from runs of 1-5 MNIST training digits drawn touching or overlapping, with CTC (no digit
     positions needed); the last 4 000 training digits are held out to measure it. About 32 minutes on 2
-    CPU cores with the defaults, which are the bundled reader's.
+    CPU cores that compute in bf16 (AVX512-BF16), longer on others; the defaults are the bundled reader's.
 
     Example: `digitrec train-reader --out runs/reader && cp runs/reader/reader.onnx src/digitrec/bundled/`
     """

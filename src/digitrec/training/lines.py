@@ -25,6 +25,7 @@ from digitrec.inference.reader import READER_FILE, best_path_text
 from digitrec.inference.sessions import cpu_session
 from digitrec.models.line import BLANK, LineReader
 from digitrec.preprocess.lines import LINE_HEIGHT, to_line_input
+from digitrec.training.torch_loop import autocast_dtype
 
 RUN_LENGTHS = (1, 2, 3, 4, 5)
 RUN_WEIGHTS = (0.1, 0.4, 0.28, 0.14, 0.08)  # pairs and triples are what touching handwriting mostly gives
@@ -117,6 +118,7 @@ def train_line_reader(train: Dataset, val: Dataset, cfg: LineTrainConfig, out: P
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, cfg.lr, total_steps=steps, pct_start=0.15)
     ctc = torch.nn.CTCLoss(blank=BLANK, zero_infinity=True)
     val_x, val_texts = synthesize(val, 3000, cfg.seed + 10_000)
+    amp = autocast_dtype(torch.device("cpu"))  # bf16 only where the CPU has it: emulated, it is ~12× slower
     history = []
     for epoch in range(cfg.epochs):
         start = time.perf_counter()
@@ -129,7 +131,7 @@ def train_line_reader(train: Dataset, val: Dataset, cfg: LineTrainConfig, out: P
             index = order[i : i + cfg.batch_size]
             batch = _augment(x[index], generator)
             targets, lengths = _ctc_targets([texts[j] for j in index.tolist()])
-            with torch.autocast("cpu", dtype=torch.bfloat16):
+            with torch.autocast("cpu", dtype=amp or torch.float32, enabled=amp is not None):
                 log_probs = model(batch)
             log_probs = log_probs.float().transpose(0, 1)  # (T, N, C) for CTC
             steps_in = torch.full((len(index),), log_probs.shape[0], dtype=torch.long)
