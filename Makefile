@@ -34,11 +34,12 @@ test: install-dev
 	$(BIN)/python -m pytest -q
 
 bench: install-dev
-	scripts/system-deps.sh
+	scripts/system-deps.sh --fonts
 	$(BIN)/python benchmarks/train_speed.py
 	$(BIN)/python benchmarks/predict_speed.py
 	$(BIN)/python benchmarks/robustness.py
 	$(BIN)/python benchmarks/real_world.py
+	$(BIN)/python benchmarks/handwriting_fonts.py
 	$(BIN)/python benchmarks/service_load.py
 
 clean:

@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # System packages the test suite drives for real: Chromium (browser tests), Slurm and munge (cluster
-# tests), Debian's Fashion-MNIST; and wrk, the load generator of the service benchmark. Installs only
-# what is missing; needs root (or the packages present).
+# tests), Debian's Fashion-MNIST; and wrk, the load generator of the service benchmark. With --fonts, also
+# the handwriting fonts of benchmarks/handwriting_fonts.py. Installs only what is missing; needs root (or
+# the packages present).
 set -euo pipefail
 need=()
+if [ "${1:-}" = "--fonts" ]; then
+  for font in fonts-bwht fonts-breip fonts-dkg-handwriting fonts-humor-sans fonts-klee fonts-rufscript \
+              fonts-seto fonts-nanum-extra fonts-yusei-magic fonts-sjfonts fonts-comic-neue fonts-kristi \
+              fonts-dancingscript; do
+    dpkg -s "$font" >/dev/null 2>&1 || need+=("$font")
+  done
+fi
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v slurmctld >/dev/null 2>&1 || need+=(slurm-wlm)
 command -v munged >/dev/null 2>&1 || need+=(munge)
