@@ -44,7 +44,7 @@ class NumberReader:
     """``read(pieces)`` → for each piece (a blob of digits, bright ink on black), a :class:`RunReading`."""
 
     def __init__(self, path: Path = READER, threads: int = 0):
-        self.session = cpu_session(path, threads, "the number reader")
+        self.session = cpu_session(path, threads, "the number reader", float_compute=True)
         self.input_name = self.session.get_inputs()[0].name
 
     def read(self, pieces: list[np.ndarray]) -> list[RunReading]:

@@ -168,12 +168,12 @@ def evaluate(model: LineReader, x: np.ndarray, texts: list[str]) -> float:
 
 
 def export_reader(model: LineReader, out: Path, calibration: np.ndarray) -> None:
-    """``reader.onnx``: int8 (a quarter of the fp32 size, for the bundle) with a free width: input ``image``
-    (N, 1, 28, W), output ``log_probs`` (N, W/4, 11)."""
+    """``reader.onnx``: int8 weights (a quarter of the fp32 size, for the bundle), float computation (the
+    same readings on every CPU), a free width: input ``image`` (N, 1, 28, W), output ``log_probs`` (N, W/4, 11)."""
     import warnings
 
     from digitrec.export.onnx_export import INPUT
-    from digitrec.export.quantize import quantize_int8
+    from digitrec.export.quantize import quantize_int8, with_float_activations
 
     fp32 = out / "reader.fp32.onnx"
     with warnings.catch_warnings():
@@ -182,12 +182,15 @@ def export_reader(model: LineReader, out: Path, calibration: np.ndarray) -> None
                           input_names=[INPUT], output_names=["log_probs"],
                           dynamic_axes={INPUT: {0: "N", 3: "W"}, "log_probs": {0: "N", 1: "T"}},
                           opset_version=17, dynamo=False)
-    quantize_int8(fp32, out / READER_FILE, np.round(calibration[:, 0] * 255).astype(np.uint8))
+    qdq = out / "reader.qdq.onnx"
+    quantize_int8(fp32, qdq, np.round(calibration[:, 0] * 255).astype(np.uint8))
+    with_float_activations(qdq, out / READER_FILE)
     fp32.unlink()
+    qdq.unlink()
 
 
 def onnx_accuracy(path: Path, x: np.ndarray, texts: list[str]) -> float:
-    session = cpu_session(path, 0, "the number reader")
+    session = cpu_session(path, 0, "the number reader", float_compute=True)
     log_probs = np.concatenate([session.run(None, {session.get_inputs()[0].name: x[i : i + 512]})[0]
                                 for i in range(0, len(x), 512)])
     return run_accuracy(log_probs, texts)
