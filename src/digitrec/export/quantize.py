@@ -54,7 +54,7 @@ def with_float_activations(qdq: Path, out: Path) -> None:
     initializers = {i.name: i for i in graph.initializer}
     producers = {name: node for node in graph.node for name in node.output}
     rename: dict[str, str] = {}
-    dropped: set[int] = set()
+    dropped: set[str] = set()  # the outputs of the pairs taken out
     relus: dict[str, onnx.NodeProto] = {}  # by the tensor they clip
     for node in graph.node:
         if node.op_type != "DequantizeLinear" or node.input[0] in initializers:
@@ -66,12 +66,12 @@ def with_float_activations(qdq: Path, out: Path) -> None:
             relus.setdefault(source, helper.make_node("Relu", [source], [f"{source}_relu"]))
             source = f"{source}_relu"
         rename[node.output[0]] = source
-        dropped.update({id(node), id(quantize)})
+        dropped.update({node.output[0], quantize.output[0]})
     for node in graph.node:
         node.input[:] = [rename.get(name, name) for name in node.input]
     nodes = [relus[i.name] for i in graph.input if i.name in relus]
     for node in graph.node:
-        if id(node) not in dropped:
+        if node.output[0] not in dropped:
             nodes += [node, *(relus[name] for name in node.output if name in relus)]  # kept in topological order
     nodes += [helper.make_node("Identity", [rename[o.name]], [o.name]) for o in graph.output if o.name in rename]
     del graph.node[:]
