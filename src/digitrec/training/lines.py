@@ -21,8 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from digitrec.data import Dataset
-from digitrec.inference.reader import READER_FILE, best_path_text
-from digitrec.inference.sessions import cpu_session
+from digitrec.inference.reader import READER_FILE, NumberReader, best_path_text
 from digitrec.models.line import BLANK, LineReader
 from digitrec.preprocess.lines import LINE_HEIGHT, to_line_input
 from digitrec.training.torch_loop import autocast_dtype
@@ -190,7 +189,7 @@ def export_reader(model: LineReader, out: Path, calibration: np.ndarray) -> None
 
 
 def onnx_accuracy(path: Path, x: np.ndarray, texts: list[str]) -> float:
-    session = cpu_session(path, 0, "the number reader", float_compute=True)
-    log_probs = np.concatenate([session.run(None, {session.get_inputs()[0].name: x[i : i + 512]})[0]
+    reader = NumberReader(path)
+    log_probs = np.concatenate([reader.session.run(None, {reader.input_name: x[i : i + 512]})[0]
                                 for i in range(0, len(x), 512)])
     return run_accuracy(log_probs, texts)
