@@ -25,18 +25,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
-from skimage.morphology import skeletonize
 
 sys.path.insert(0, str(Path(__file__).parent))
-from realistic import encode, paper_photo  # noqa: E402
+from realistic import encode, paper_photo, trim  # noqa: E402
+from robustness import ours  # noqa: E402
 
 from digitrec.inference import Recognizer  # noqa: E402
+from digitrec.preprocess import stages  # noqa: E402
 
 FONT_DIR = Path("/usr/share/fonts")
 # Handwriting fonts whose digits are drawn by hand (fonts whose digits are outlines or type are not here).
@@ -81,14 +83,6 @@ def glyphs(path: Path) -> list[np.ndarray]:
     return inks
 
 
-def stroke_width(ink: np.ndarray) -> float:
-    """The glyph's typical stroke width in px: twice the median distance to the paper along its skeleton."""
-    solid = (ink > 0.5).astype(np.uint8)
-    distance = cv2.distanceTransform(solid, cv2.DIST_L2, 3)
-    ridge = skeletonize(solid.astype(bool))
-    return 2 * float(np.median(distance[ridge])) if ridge.any() else 1.0
-
-
 def varied(ink: np.ndarray, rng: np.random.Generator, pen: float = 1.0) -> np.ndarray:
     """``ink`` as another writer of the same hand would draw it: turned, slanted, and with a pen ``pen``
     times as wide as the font's (kept to whole pixels of the glyph's size)."""
@@ -100,7 +94,8 @@ def varied(ink: np.ndarray, rng: np.random.Generator, pen: float = 1.0) -> np.nd
     slant = rng.uniform(-0.2, 0.2)
     shear = np.array([[1, slant, -slant * middle], [0, 1, 0]])  # x moves by slant × (distance above the middle)
     ink = cv2.warpAffine(ink, shear @ turn, ink.shape[::-1], flags=cv2.INTER_LINEAR)
-    grow = round((pen - 1) * stroke_width(ink) / 2)  # px added (or taken) on each side of a stroke
+    width = stages.stroke_width(np.where(ink > 0.5, 255, 0).astype(np.uint8))
+    grow = round((pen - 1) * width / 2)  # px added (or taken) on each side of a stroke
     if grow:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(grow) + 1, 2 * abs(grow) + 1))
         ink = cv2.erode(ink, kernel) if grow < 0 else cv2.dilate(ink, kernel)
@@ -110,11 +105,6 @@ def varied(ink: np.ndarray, rng: np.random.Generator, pen: float = 1.0) -> np.nd
 def pen(rng: np.random.Generator) -> float:
     """How much wider (or narrower) than the font's this writer's pen is."""
     return float(np.exp(rng.uniform(np.log(0.6), np.log(2.0))))
-
-
-def trim(ink: np.ndarray) -> np.ndarray:
-    rows, cols = np.flatnonzero(ink.max(1) > 0.05), np.flatnonzero(ink.max(0) > 0.05)
-    return ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
 def scaled(ink: np.ndarray, height: int) -> np.ndarray:
@@ -158,13 +148,6 @@ def number(inks: list[np.ndarray], rng: np.random.Generator, touching: bool, pho
     return encode(np.round(255 * (1 - np.pad(line, height // 2))).astype(np.uint8))
 
 
-def read(recognizer: Recognizer, data: bytes, multi: bool) -> str:
-    if multi:
-        return recognizer.read_number_bytes(data).text
-    answer = recognizer.predict_bytes(data)
-    return "" if answer.digit is None else str(answer.digit)
-
-
 def run(per_digit: int, numbers: int, seed: int, model: str | None = None) -> dict:
     recognizer = Recognizer(model, threads=1)
     rng = np.random.default_rng(seed)
@@ -174,7 +157,7 @@ def run(per_digit: int, numbers: int, seed: int, model: str | None = None) -> di
     right = {kind: 0 for kind in kinds}
     count = {kind: 0 for kind in kinds}
     per_font: dict[str, dict] = {}
-    misreads: dict[str, int] = {}
+    misreads: Counter[str] = Counter()
     seconds = 0.0
     for name, path in found.items():
         inks = glyphs(path)
@@ -193,7 +176,7 @@ def run(per_digit: int, numbers: int, seed: int, model: str | None = None) -> di
             samples.append((kind, data, "".join(map(str, digits))))
         for kind, data, truth in samples:
             start = time.perf_counter()
-            answer = read(recognizer, data, kind.startswith("number"))
+            answer = ours(recognizer, data, "string" if kind.startswith("number") else kind)
             seconds += time.perf_counter() - start
             ok = answer == truth
             right[kind] += ok
@@ -201,14 +184,14 @@ def run(per_digit: int, numbers: int, seed: int, model: str | None = None) -> di
             font_right += ok
             font_count += 1
             if not ok and not kind.startswith("number"):
-                misreads[f"{truth}→{answer or '-'}"] = misreads.get(f"{truth}→{answer or '-'}", 0) + 1
+                misreads[f"{truth}→{answer or '-'}"] += 1
         per_font[name] = {"right": font_right, "n": font_count}
     return {
         "fonts": len(found), "missing": missing, "seed": seed,
         "sets": {kind: {"n": count[kind], "right": right[kind],
                         "accuracy": right[kind] / count[kind] if count[kind] else None} for kind in kinds},
         "per_font": per_font,
-        "misreads": dict(sorted(misreads.items(), key=lambda item: -item[1])),
+        "misreads": dict(misreads.most_common()),
         "ms_per_image": 1000 * seconds / max(1, sum(count.values())),
     }
 

@@ -84,7 +84,7 @@ def _pen(shape: np.ndarray, size: int, pen: float) -> np.ndarray:
     return cv2.resize(canvas, (size, size), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
 
 
-def _trim(ink: np.ndarray) -> np.ndarray:
+def trim(ink: np.ndarray) -> np.ndarray:
     ys, xs = np.nonzero(ink > 0.05)
     if ys.size == 0:
         return ink
@@ -103,7 +103,7 @@ def canvas_drawing(digit28: np.ndarray, rng: np.random.Generator, side: int = 28
     width from hairline to marker, exported as the browser does (black strokes on transparent RGBA)."""
     height = int(rng.uniform(0.3, 0.9) * side)
     pen = rng.uniform(2, 0.16 * height + 2)
-    ink = _trim(pen_digit(digit28, height, pen, rng))
+    ink = trim(pen_digit(digit28, height, pen, rng))
     h, w = ink.shape
     if h > side or w > side:
         f = side / max(h, w) * 0.95
@@ -159,7 +159,7 @@ def paper_photo(ink: np.ndarray, rng: np.random.Generator, size: tuple[int, int]
 
 def photo_of_digit(digit28: np.ndarray, rng: np.random.Generator) -> bytes:
     height = int(rng.uniform(80, 300))
-    ink = _trim(pen_digit(digit28, height, rng.uniform(0.06, 0.16) * height, rng))
+    ink = trim(pen_digit(digit28, height, rng.uniform(0.06, 0.16) * height, rng))
     return paper_photo(ink, rng)
 
 
@@ -174,7 +174,7 @@ def draw_string(digits: list[np.ndarray], rng: np.random.Generator, touching: bo
     from recognition errors."""
     height = int(rng.uniform(50, 110))
     pen = rng.uniform(0.08, 0.16) * height
-    inks = [_trim(pen_digit(d, height, pen, rng)) for d in digits]
+    inks = [trim(pen_digit(d, height, pen, rng)) for d in digits]
     total_h = max(i.shape[0] for i in inks) + 2 * height // 2
     gaps = [(-int(rng.uniform(0.02, 0.12) * height) if touching and rng.random() < 0.6 else
              int(rng.uniform(0.08, 0.5) * height)) for _ in inks]
@@ -187,7 +187,7 @@ def draw_string(digits: list[np.ndarray], rng: np.random.Generator, touching: bo
         y = min(max(y, 0), total_h - h)
         line[y : y + h, x : x + w] = np.maximum(line[y : y + h, x : x + w], ink)
         x += w + gap
-    line = _trim(line)
+    line = trim(line)
     if photo:
         pad_h, pad_w = int(line.shape[0] * rng.uniform(1.6, 3)), int(line.shape[1] * rng.uniform(1.15, 1.5))
         return paper_photo(line, rng, (pad_h, pad_w)), inks
