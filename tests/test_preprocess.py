@@ -55,6 +55,41 @@ def test_flatten_light_removes_shadows_and_gradients():
     assert stages.paper(drawn_seven()) == 255  # a clean canvas: one paper level
 
 
+def bold_number(mnist_test, number: str, pen: int, margin: int, dark_ink: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """``number`` in MNIST digits 84 px high written with a marker ``pen`` px wide, photographed close
+    (``margin`` px of paper around it) under light falling from one side; and where its ink is."""
+    size, gap = 84, 4
+    ink = np.zeros((size + 2 * margin, 2 * margin + len(number) * (size + gap)), np.uint8)
+    for i, digit in enumerate(number):
+        image = mnist_test.images[np.flatnonzero(mnist_test.labels == int(digit))[0]]
+        x = margin + i * (size + gap)
+        ink[margin : margin + size, x : x + size] = cv2.resize(image, (size, size), interpolation=cv2.INTER_CUBIC)
+    ink = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (pen, pen))).astype(np.float32) / 255
+    h, w = ink.shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    if dark_ink:
+        photo = (215 - 50 * xx / w - 20 * yy / h) * (1 - 0.75 * ink)
+    else:  # chalk on a board
+        photo = 30 + 40 * xx / w + 150 * ink
+    return np.clip(photo, 0, 255).astype(np.uint8), ink > 0.5
+
+
+@pytest.mark.parametrize("pen", [9, 13, 17])
+@pytest.mark.parametrize("margin", [6, 14])
+@pytest.mark.parametrize("number", ["3297", "4805"])
+def test_bold_ink_filling_the_paper_map_s_windows_is_still_ink(mnist_test, number, margin, pen):
+    """A number in marker photographed close fills most of the paper map's median windows, which then
+    hold ink, not paper: its strokes were hollowed out, and judged against that map a bold dark ink read
+    as light (pen 13, margin 6: no ink found at all)."""
+    for dark in (True, False):
+        photo, ink = bold_number(mnist_test, number, pen, margin, dark)
+        background = stages.paper(photo)
+        assert isinstance(background, np.ndarray)  # uneven light: a map
+        assert stages.ink_is_dark(photo, background) == dark
+        mask = stages.ink_mask(stages.flatten_light(photo, background, dark))
+        assert (mask[ink] > 0).mean() > 0.97 and (mask[~ink] > 0).mean() < 0.03
+
+
 def test_crop_fit_centre_follow_mnist_conventions():
     out = prepare_digit(drawn_seven(offset=(-60, 40))).image  # drawn off-centre, near a corner
     assert out.shape == (28, 28) and out.dtype == np.float32

@@ -18,6 +18,7 @@ MIN_HEIGHT = 64  # px: smaller images are enlarged before the stages measure pap
 MAX_ENLARGED_SIDE = 2048
 SMALL_INK = 40  # px: a digit (or a line of digits) smaller than this in a larger image is read enlarged,
 SMALL_INK_SIZE = 48  # to this size
+INK_IN_MEDIAN = MIN_CONTRAST // 2  # grey levels by which the median paper map may be ink-dark (:func:`paper`)
 SHEET_CONTRAST = 40  # grey levels by which a desk around a photographed sheet is darker than the sheet
 MIN_SHARPNESS = 0.1  # edge sharpness below which "ink" is a shadow or a smudge (:func:`edge_sharpness`)
 # Separate marks, specks dropped, above which ink is noise or a texture: digits of canvases, photos, MNIST
@@ -134,7 +135,10 @@ def paper(grey: np.ndarray) -> np.ndarray | int:
     cropped digit whose strokes run off the edges: the rest of the border is their ink, darker than the
     paper by ``MIN_CONTRAST`` at least — paper in shade is not). Otherwise the border varies smoothly —
     light falling across a photographed page — and the paper is a map: a large median filter on a reduced
-    copy, which ignores the ink (a minority of any window) and follows shadows and uneven light."""
+    copy, which ignores the ink where it is a minority of the window and follows shadows and uneven light.
+    Where bold strokes fill most of a window (a marker's number photographed close) the median is ink; a
+    closing (an opening for light ink) removes strokes narrower than the window however dense they are,
+    and where it is clearly nearer the paper's side the map takes it instead."""
     edge = border(grey)
     hist = histogram(edge)
     q1, mid, q3 = percentiles(edge, (25, 50, 75), hist)
@@ -154,9 +158,28 @@ def paper(grey: np.ndarray) -> np.ndarray | int:
     h, w = grey.shape
     scale = min(1.0, 64 / max(h, w))
     small = cv2.resize(grey, (max(3, round(w * scale)), max(3, round(h * scale))), interpolation=cv2.INTER_AREA)
-    k = max(3, (min(small.shape) // 3) | 1)
-    background = cv2.GaussianBlur(cv2.medianBlur(small, k), (0, 0), k / 6)
+    k = max(3, (int(np.sqrt(small.size)) // 3) | 1)  # a third of the image's mean side
+    background = _ink_free(small, cv2.medianBlur(small, k), k)
+    background = cv2.GaussianBlur(background, (0, 0), k / 6)
     return cv2.resize(background, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _ink_free(small: np.ndarray, median: np.ndarray, k: int) -> np.ndarray:
+    """The median paper map, with the closing (dark ink) or opening (light ink) of the image where the
+    median window was mostly ink: where the median lies beyond the paper seen at the image's edges (its
+    darker quarter, for dark ink) and the closing is nearer the paper, each by ``INK_IN_MEDIAN`` grey levels.
+    (Noise has no paper to find: its median stays.) Which side the ink is on is judged against a median
+    over half the image, where ink is a minority even when it is not in the map's smaller windows (judged
+    against those, bold dark ink read as light)."""
+    window = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    edge = border(small)
+    if ink_is_dark(small, cv2.medianBlur(small, max(3, (max(small.shape) // 2) | 1))):
+        closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, window, borderType=cv2.BORDER_REPLICATE)
+        inky = (cv2.subtract(closed, median) > INK_IN_MEDIAN) & (median < np.percentile(edge, 25) - INK_IN_MEDIAN)
+        return np.where(inky, closed, median)
+    opened = cv2.morphologyEx(small, cv2.MORPH_OPEN, window, borderType=cv2.BORDER_REPLICATE)
+    inky = (cv2.subtract(median, opened) > INK_IN_MEDIAN) & (median > np.percentile(edge, 75) + INK_IN_MEDIAN)
+    return np.where(inky, opened, median)
 
 
 def ink_is_dark(grey: np.ndarray, background: np.ndarray | int) -> bool:
