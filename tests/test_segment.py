@@ -298,6 +298,28 @@ def test_a_number_written_on_a_ruled_line(recognizer, mnist_test):
     assert recognizer.read_number_bytes(png(page)).text == "40713"
 
 
+def marker_sevens(count: int, pen: int, margin: int) -> np.ndarray:
+    """``count`` sevens in marker whose bars join into one straight stroke, photographed close."""
+    bar = 60
+    h, w = 110 + 2 * margin, 2 * margin + count * bar + pen
+    ink = np.zeros((h, w), np.uint8)
+    top = margin + pen // 2
+    for i in range(count):
+        x = margin + pen // 2 + i * bar
+        cv2.polylines(ink, [np.array([[x, top], [x + bar - 4, top], [x + 18, h - top]], np.int32)], False, 255,
+                      pen, cv2.LINE_AA)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    return np.clip((215 - 50 * xx / w - 20 * yy / h) * (1 - 0.75 * ink / 255), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("count, pen", [(2, 6), (2, 10), (2, 14), (3, 10), (3, 14)])
+def test_the_joined_bars_of_bold_sevens_are_not_a_ruled_line(recognizer, count, pen):
+    """Their bars make a straight run of ink over half the image wide, as a rule does, but a thick one:
+    erased as a rule, the sevens read "11" and "111"."""
+    for margin in (4, 12):
+        assert recognizer.read_number_bytes(png(marker_sevens(count, pen, margin))).text == "7" * count
+
+
 @settings(max_examples=40, deadline=None)
 @given(arrays(np.uint8, st.tuples(st.integers(1, 160), st.integers(1, 320)), elements=st.integers(0, 255)),
        st.booleans())

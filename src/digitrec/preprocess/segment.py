@@ -54,6 +54,7 @@ MAX_CUTS = 14
 # noise, a texture or a page of print has tens of thousands, whose reading would take minutes
 MAX_MARKS = 2000
 RULE_FROM = 0.5  # × the image's width: ink spanning this much may be a ruled line the digits sit on
+RULE_THIN = 0.05  # × its length: the most ink across a ruled line (where no digit crosses it)
 DOT = 0.4  # × the line height: a piece of ink smaller than this both ways is a dot, not a stroke
 PIECE_COST = 0.3  # log-prior cost of each digit: a split must explain the ink clearly better
 # A blob the reader reads as several digits stays one digit when that reading, weighed by the digit model's
@@ -119,35 +120,38 @@ def ink_components(grey: np.ndarray, faint: bool = False) -> tuple[np.ndarray, n
 
 
 def _without_rules(mask: np.ndarray) -> np.ndarray | None:
-    """The mask with its long, near-horizontal straight lines erased (a notebook's rules, a form's
+    """The mask with its long, thin, near-horizontal straight lines erased (a notebook's rules, a form's
     underline that the digits sit on); None when there are none. A line's ink is erased where the line
-    runs, so a digit crossing it loses a rule's thickness of its stroke there."""
+    runs, so a digit crossing it loses a rule's thickness of its stroke there. The tops or bottoms of
+    bold digits that touch make long straight runs of ink too, but thick ones: they are not rules."""
     width = mask.shape[1]
     found = cv2.HoughLinesP(mask, 1, np.pi / 360, threshold=int(RULE_FROM * width),
                             minLineLength=RULE_FROM * width, maxLineGap=max(2, width // 100))
     if found is None:
         return None
-    rules = [(x0, y0, x1, y1) for x0, y0, x1, y1 in found.reshape(-1, 4).tolist()
-             if abs(y1 - y0) <= 0.1 * abs(x1 - x0)]  # near-horizontal
+    rules = []
+    for x0, y0, x1, y1 in found.reshape(-1, 4).tolist():
+        length = abs(x1 - x0)
+        if abs(y1 - y0) <= 0.1 * length and (across := _ink_across(mask, (x0, y0, x1, y1))) <= RULE_THIN * length:
+            rules.append(((x0, y0, x1, y1), across + 2))  # and a pixel of blurred edge on each side
     if not rules:
         return None
     erased = mask.copy()
-    thickness = _rule_thickness(mask, rules[0])
-    for x0, y0, x1, y1 in rules:
+    for (x0, y0, x1, y1), thickness in rules:
         cv2.line(erased, (int(x0), int(y0)), (int(x1), int(y1)), 0, thickness)
     return erased
 
 
-def _rule_thickness(mask: np.ndarray, rule: tuple[int, int, int, int]) -> int:
-    """How many rows of ink a rule covers (the median run of ink across it), and a pixel of blurred edge
-    on each side."""
-    x0, y0, x1, y1 = rule
+def _ink_across(mask: np.ndarray, line: tuple[int, int, int, int]) -> int:
+    """How many rows of ink a line of the mask covers: the median run of ink across it, where digits
+    crossing it count as the few."""
+    x0, y0, x1, y1 = line
     runs = []
     for x in np.linspace(x0, x1, 16).astype(int)[1:-1]:
         y = int(round(y0 + (y1 - y0) * (x - x0) / max(1, x1 - x0)))
         column = mask[max(0, y - 20) : y + 21, x] > 0
         runs.append(int(column.sum()))
-    return int(np.median(runs)) + 2 if runs else 3
+    return int(np.median(runs)) if runs else 1
 
 
 def _blobs(stats: np.ndarray, name: str) -> list[Blob]:
