@@ -232,6 +232,16 @@ def test_noise_is_not_a_digit(side):
     assert prepare_digit(seven).image is not None
 
 
+def test_paper_read_as_ink_is_not_a_printed_box():
+    """Read with the wrong polarity (a hypothesis the Recognizer tries when it is unsure), a canvas's paper
+    is one rectangular blob with the digit's loops for holes. Taken for a printed box, it was dropped, and
+    what was left — the loops — read as a confident 1. Now it stays: most of the image, known as such."""
+    eight = np.full((280, 280), 255, np.uint8)
+    cv2.circle(eight, (140, 95), 45, 0, 14)
+    cv2.circle(eight, (140, 190), 55, 0, 14)
+    assert prepare_digit(eight, PreprocessConfig(paper="dark")).ink_fraction > 0.6  # was 0.14
+
+
 def test_a_printed_box_around_the_digit_is_removed_but_a_square_zero_stays():
     seven = drawn_seven()
     boxed = seven.copy()

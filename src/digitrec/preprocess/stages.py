@@ -19,6 +19,7 @@ MAX_ENLARGED_SIDE = 2048
 SMALL_INK = 40  # px: a digit (or a line of digits) smaller than this in a larger image is read enlarged,
 SMALL_INK_SIZE = 48  # to this size
 INK_IN_MEDIAN = MIN_CONTRAST // 2  # grey levels by which the median paper map may be ink-dark (:func:`paper`)
+MOST_FRAME_INK = 0.5  # of a printed box's area, the most that its lines and the digits in it cover
 SHEET_CONTRAST = 40  # grey levels by which a desk around a photographed sheet is darker than the sheet
 MIN_SHARPNESS = 0.1  # edge sharpness below which "ink" is a shadow or a smudge (:func:`edge_sharpness`)
 # Separate marks, specks dropped, above which ink is noise or a texture: digits of canvases, photos, MNIST
@@ -306,7 +307,7 @@ def drop_frame(mask: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     left — every blob's, those inside another blob's hole (a digit in a box, a speck in a loop) included."""
     found, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     contours = [c for c, link in zip(found, hierarchy[0]) if link[3] < 0] if found else []
-    boxed = _frame(contours)
+    boxed = _frame(contours, mask)
     if boxed is None:
         return mask, contours
     frame, held = boxed
@@ -316,10 +317,11 @@ def drop_frame(mask: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     return cv2.bitwise_and(cleaned, mask), [c for c in contours if c is not frame]
 
 
-def _frame(contours: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]] | None:
+def _frame(contours: list[np.ndarray], mask: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]] | None:
     """A printed box around the digits (a form's field or its row of cells, a frame drawn on a page), and
-    the blobs it holds: the largest blob, when its outline is a rectangle and what it holds is a digit's
-    height within it, not a dot in a zero. A digit touching its box is one blob with it, and stays."""
+    the blobs it holds: the largest blob, when its outline is a rectangle, it is lines rather than a filled
+    area (paper read as ink is a rectangle too, with the digit's loops for holes), and what it holds is a
+    digit's height within it, not a dot in a zero. A digit touching its box is one blob with it, and stays."""
     if len(contours) < 2:
         return None
     frame = max(contours, key=cv2.contourArea)
@@ -328,6 +330,8 @@ def _frame(contours: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]] | 
     if len(corners) != 4 or cv2.contourArea(frame) < 0.85 * width * height:
         return None
     fx, fy, fw, fh = cv2.boundingRect(frame)
+    if cv2.countNonZero(mask[fy : fy + fh, fx : fx + fw]) > MOST_FRAME_INK * fw * fh:
+        return None
     held, top, bottom = [], fy + fh, fy
     for c in contours:
         x, y, w, h = cv2.boundingRect(c)
