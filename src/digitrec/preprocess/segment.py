@@ -151,7 +151,7 @@ def _ink_across(mask: np.ndarray, line: tuple[int, int, int, int]) -> int:
         y = int(round(y0 + (y1 - y0) * (x - x0) / max(1, x1 - x0)))
         column = mask[max(0, y - 20) : y + 21, x] > 0
         runs.append(int(column.sum()))
-    return int(np.median(runs)) if runs else 1
+    return int(np.median(runs))
 
 
 def _blobs(stats: np.ndarray, name: str) -> list[Blob]:
