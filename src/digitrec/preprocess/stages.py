@@ -166,21 +166,18 @@ def paper(grey: np.ndarray) -> np.ndarray | int:
 
 
 def _ink_free(small: np.ndarray, median: np.ndarray, k: int) -> np.ndarray:
-    """The median paper map, with the closing (dark ink) or opening (light ink) of the image where the
-    median window was mostly ink: where the median lies beyond the paper seen at the image's edges (its
-    darker quarter, for dark ink) and the closing is nearer the paper, each by ``INK_IN_MEDIAN`` grey levels.
-    (Noise has no paper to find: its median stays.) Which side the ink is on is judged against a median
-    over half the image, where ink is a minority even when it is not in the map's smaller windows (judged
-    against those, bold dark ink read as light)."""
+    """The median paper map, with an opening of the image (as bright ink on dark: a closing of dark ink)
+    where the median window was mostly ink: where the median lies on the ink's side of the paper seen at
+    the image's edges (beyond its quarter nearest the ink) and the opening is nearer the paper, each by
+    ``INK_IN_MEDIAN`` grey levels. (Noise has no paper to find: its median stays.) Which side the ink is
+    on is judged against a median over half the image, where ink is a minority even when it is not in the
+    map's smaller windows (judged against those, bold dark ink read as light)."""
+    dark = ink_is_dark(small, cv2.medianBlur(small, max(3, (max(small.shape) // 2) | 1)))
+    bright, median = orient(small, dark), orient(median, dark)
     window = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-    edge = border(small)
-    if ink_is_dark(small, cv2.medianBlur(small, max(3, (max(small.shape) // 2) | 1))):
-        closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, window, borderType=cv2.BORDER_REPLICATE)
-        inky = (cv2.subtract(closed, median) > INK_IN_MEDIAN) & (median < np.percentile(edge, 25) - INK_IN_MEDIAN)
-        return np.where(inky, closed, median)
-    opened = cv2.morphologyEx(small, cv2.MORPH_OPEN, window, borderType=cv2.BORDER_REPLICATE)
-    inky = (cv2.subtract(median, opened) > INK_IN_MEDIAN) & (median > np.percentile(edge, 75) + INK_IN_MEDIAN)
-    return np.where(inky, opened, median)
+    opened = cv2.morphologyEx(bright, cv2.MORPH_OPEN, window, borderType=cv2.BORDER_REPLICATE)
+    inky = (cv2.subtract(median, opened) > INK_IN_MEDIAN) & (median > np.percentile(border(bright), 75) + INK_IN_MEDIAN)
+    return orient(np.where(inky, opened, median), dark)
 
 
 def ink_is_dark(grey: np.ndarray, background: np.ndarray | int) -> bool:
