@@ -65,13 +65,19 @@ def bold_number(mnist_test, number: str, pen: int, margin: int, dark_ink: bool =
         x = margin + i * (size + gap)
         ink[margin : margin + size, x : x + size] = cv2.resize(image, (size, size), interpolation=cv2.INTER_CUBIC)
     ink = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (pen, pen))).astype(np.float32) / 255
+    return lit_from_one_side(ink, dark_ink), ink > 0.5
+
+
+def lit_from_one_side(ink: np.ndarray, dark_ink: bool = True) -> np.ndarray:
+    """A photo of ``ink`` (float, 1 where it is) under light falling from one side: dark ink at 75 %
+    strength on paper, or chalk on a board."""
     h, w = ink.shape
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     if dark_ink:
         photo = (215 - 50 * xx / w - 20 * yy / h) * (1 - 0.75 * ink)
-    else:  # chalk on a board
+    else:
         photo = 30 + 40 * xx / w + 150 * ink
-    return np.clip(photo, 0, 255).astype(np.uint8), ink > 0.5
+    return np.clip(photo, 0, 255).astype(np.uint8)
 
 
 @pytest.mark.parametrize("pen", [9, 13, 17])

@@ -20,7 +20,7 @@ from digitrec.inference import Recognizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from realistic import digit_string  # noqa: E402
-from test_preprocess import bold_number  # noqa: E402
+from test_preprocess import bold_number, lit_from_one_side  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -308,8 +308,7 @@ def marker_sevens(count: int, pen: int, margin: int) -> np.ndarray:
         x = margin + pen // 2 + i * bar
         cv2.polylines(ink, [np.array([[x, top], [x + bar - 4, top], [x + 18, h - top]], np.int32)], False, 255,
                       pen, cv2.LINE_AA)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    return np.clip((215 - 50 * xx / w - 20 * yy / h) * (1 - 0.75 * ink / 255), 0, 255).astype(np.uint8)
+    return lit_from_one_side(ink.astype(np.float32) / 255)
 
 
 @pytest.mark.parametrize("count, pen", [(2, 6), (2, 10), (2, 14), (3, 10), (3, 14)])
