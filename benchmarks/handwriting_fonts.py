@@ -31,17 +31,16 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
 
 sys.path.insert(0, str(Path(__file__).parent))
 from realistic import encode, paper_photo, trim  # noqa: E402
 from robustness import ours  # noqa: E402
 
 from digitrec.inference import Recognizer  # noqa: E402
-from digitrec.preprocess import stages  # noqa: E402
+from digitrec.training.fonts import FONT_DIR, glyphs, pen, varied  # noqa: E402
 
-FONT_DIR = Path("/usr/share/fonts")
-# Handwriting fonts whose digits are drawn by hand (fonts whose digits are outlines or type are not here).
+# Handwriting fonts whose digits are drawn by hand (fonts whose digits are outlines or type are not here);
+# none of them is among the fonts `digitrec data fonts` draws training digits from.
 FONTS = {
     "Because We Build (bwht)": "opentype/bwht/BecauseWeBuild-Regular.otf",
     "Because We Connect (bwht)": "opentype/bwht/BecauseWeConnect-Regular.otf",
@@ -66,45 +65,6 @@ FONTS = {
     "Kristi": "truetype/kristi/Kristi.ttf",
     "Dancing Script": "opentype/dancingscript/DancingScript-Regular.otf",
 }
-GLYPH_SIZE = 200  # px of font size the glyphs are drawn at before they are varied and scaled
-
-
-def glyphs(path: Path) -> list[np.ndarray]:
-    """The font's ten digits as ink (float, [0, 1]), on one baseline: every glyph the height of the tallest
-    digit's box, so a 7 that drops below the line keeps its place."""
-    font = ImageFont.truetype(str(path), GLYPH_SIZE)
-    boxes = [font.getbbox(str(d)) for d in range(10)]
-    top, bottom = min(b[1] for b in boxes), max(b[3] for b in boxes)
-    inks = []
-    for d, (left, _, right, _) in enumerate(boxes):
-        image = Image.new("L", (right - left + 8, bottom - top + 8), 0)
-        ImageDraw.Draw(image).text((4 - left, 4 - top), str(d), font=font, fill=255)
-        inks.append(np.asarray(image, np.float32) / 255)
-    return inks
-
-
-def varied(ink: np.ndarray, rng: np.random.Generator, pen: float = 1.0) -> np.ndarray:
-    """``ink`` as another writer of the same hand would draw it: turned, slanted, and with a pen ``pen``
-    times as wide as the font's (kept to whole pixels of the glyph's size)."""
-    h, w = ink.shape
-    pad = h // 3
-    ink = np.pad(ink, pad)
-    middle = h / 2 + pad
-    turn = np.vstack([cv2.getRotationMatrix2D((w / 2 + pad, middle), rng.uniform(-8, 8), 1.0), [0, 0, 1]])
-    slant = rng.uniform(-0.2, 0.2)
-    shear = np.array([[1, slant, -slant * middle], [0, 1, 0]])  # x moves by slant × (distance above the middle)
-    ink = cv2.warpAffine(ink, shear @ turn, ink.shape[::-1], flags=cv2.INTER_LINEAR)
-    width = stages.stroke_width(np.where(ink > 0.5, 255, 0).astype(np.uint8))
-    grow = round((pen - 1) * width / 2)  # px added (or taken) on each side of a stroke
-    if grow:
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * abs(grow) + 1, 2 * abs(grow) + 1))
-        ink = cv2.erode(ink, kernel) if grow < 0 else cv2.dilate(ink, kernel)
-    return trim(ink)
-
-
-def pen(rng: np.random.Generator) -> float:
-    """How much wider (or narrower) than the font's this writer's pen is."""
-    return float(np.exp(rng.uniform(np.log(0.6), np.log(2.0))))
 
 
 def scaled(ink: np.ndarray, height: int) -> np.ndarray:

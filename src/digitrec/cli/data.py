@@ -11,6 +11,7 @@ from rich.table import Table
 from digitrec.cli.output import console, emit_json
 from digitrec.data.catalog import CATALOG, get_spec
 from digitrec.data.sources import complete, file_in, locate, search_places, verify
+from digitrec.errors import UsageError
 
 app = typer.Typer(help="List, inspect and download datasets (MNIST, Fashion-MNIST, KMNIST).",
                   no_args_is_help=True)
@@ -150,3 +151,58 @@ def embed(name: str = typer.Argument(..., help="Dataset name (mnist, fashion-mni
         embedding = run_embed(data, method, n, seed)
     written = save_figure(embedding.plot(), target)
     console.print(f"wrote {written}" + (f" ({embedding.note})" if embedding.note else ""))
+
+
+@app.command()
+def fonts(out: Path = typer.Argument(..., help="Folder to write: one sub-folder per digit, PNG pictures."),
+          font: Optional[list[Path]] = typer.Option(None, "--font", "-f", help="A handwriting font file (TTF, "
+                                                    "OTF). Repeatable. Default: the training fonts from "
+                                                    "Debian's packages that are installed."),
+          per_digit: int = typer.Option(40, "--per-digit", "-n", min=1, max=10_000,
+                                        help="Pictures of each digit of each font."),
+          seed: int = typer.Option(0, "--seed", help="The same seed and fonts give the same pictures."),
+          quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar.")):
+    """Draw digits in other people's hands: a folder dataset from handwriting fonts, to train on.
+
+    MNIST's writers are one population; a handwriting font is another person's hand. Each picture is one
+    font's digit turned, slanted and drawn with a thinner or bolder pen, 40–120 px high, dark on white, so
+    `digitrec train --extra OUT` prepares it exactly as `predict` would prepare a user's picture.
+
+    The default fonts come from Debian (apt-get install fonts-kiloji fonts-tomsontalks
+    fonts-tlwg-purisa-otf fonts-dustin fonts-kaushanscript fonts-leckerli-one fonts-aoyagi-kouzan-t
+    fonts-aoyagi-soseki fonts-kouzan-mouhitsu fonts-navilu fonts-havana fonts-lobster); none of them is
+    among the hands `benchmarks/handwriting_fonts.py` measures.
+
+    Examples:
+
+        digitrec data fonts font-digits/ --per-digit 40
+
+        digitrec data fonts my-hands/ --font MyHand.ttf --font ~/fonts/Other.otf
+
+        digitrec train --model robust --extra font-digits/
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from digitrec.cli.output import err_console
+    from digitrec.training.fonts import TRAINING_FONT_PACKAGES, installed_training_fonts, write_font_digits
+
+    if font:
+        missing = [str(f) for f in font if not f.is_file()]
+        if missing:
+            raise UsageError(f"no such font file: {', '.join(missing)}")
+        chosen = {f.stem: f for f in font}
+    else:
+        chosen, absent = installed_training_fonts()
+        if not chosen:
+            raise UsageError("none of the training fonts is installed: apt-get install "
+                             f"{' '.join(TRAINING_FONT_PACKAGES)}, or name fonts with --font")
+        if absent and not quiet:
+            err_console.print(f"[yellow]not installed, left out[/]: {', '.join(absent)}")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: exists and is not a folder")
+    total = len(chosen) * 10 * per_digit
+    with Progress(TextColumn("drawing digits"), BarColumn(bar_width=30), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err_console, disable=quiet, transient=True) as bar:
+        task = bar.add_task("", total=total)
+        written = write_font_digits(out, chosen, per_digit, seed, lambda n: bar.advance(task, n))
+    console.print(f"wrote {written:,} pictures of digits in {len(chosen)} hand{'s' * (len(chosen) > 1)} to {out}")

@@ -115,6 +115,7 @@ def submit(
     options = {key: params[key] for key in CONFIG_OPTIONS}
     if Path(options["dataset"]).is_dir():  # a folder dataset: the job may start elsewhere, make it absolute
         options["dataset"] = str(Path(options["dataset"]).absolute())
+    options["extra"] = [Path(folder).absolute() for folder in options["extra"] or ()]
     config = make_config(**options)
     default_time = LOCAL_TIME_MIN if executor == "local" else 60
     resources = Resources(executor=executor, partition=partition, gpus=gpus, nodes=nodes,

@@ -14,13 +14,17 @@ from digitrec.models.catalog import MODELS
 
 MODEL_HELP = "Model from the zoo: " + ", ".join(MODELS) + ". Default: fast (or the preset's)."
 # The options that make up a TrainConfig (``make_config``'s arguments), as ``train``'s parameters name them.
-CONFIG_OPTIONS = ("model", "preset", "dataset", "epochs", "batch_size", "lr", "optimizer", "seed",
+CONFIG_OPTIONS = ("model", "preset", "dataset", "extra", "epochs", "batch_size", "lr", "optimizer", "seed",
                   "val_split", "augment", "patience", "limit", "device")
 
 
 def train(
     dataset: str = typer.Option("mnist", "--dataset", "-d",
                                 help="mnist, fashion-mnist, kmnist, or a folder with one sub-folder per label."),
+    extra: Optional[list[Path]] = typer.Option(None, "--extra", help="A folder dataset (one sub-folder per "
+                                               "label) whose images are added to the training examples — your "
+                                               "own digits, `digitrec feedback export`, `digitrec data "
+                                               "fonts`. Repeatable. Validation and test stay the dataset's."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     preset: Optional[str] = typer.Option(None, "--preset", help="A whole recipe: fast (≥99 % in seconds on a "
                                          "CPU) or best (highest accuracy, slower; on fashion-mnist it "
@@ -76,6 +80,7 @@ def train(
         digitrec train --preset fast
         digitrec train --model cnn-32-64 --epochs 5 --out runs/keras-cnn
         digitrec train --dataset fashion-mnist --preset best --json
+        digitrec train --model robust --extra my-digits/ --extra font-digits/
         digitrec train --from-feedback --promote-if-better
         torchrun --nproc-per-node=2 -m digitrec train --preset fast     # DDP: 2 processes
     """
@@ -83,6 +88,8 @@ def train(
     if from_feedback:
         if model or preset:
             raise UsageError("--from-feedback keeps the base model's architecture: drop --model/--preset")
+        if extra:
+            raise UsageError("--from-feedback learns from the feedback store: drop --extra")
         learn_from_feedback(feedback_db, base, registry, promote_if_better, replay, epochs, lr, seed, device,
                             out, data_dir, json, quiet)
         return
@@ -92,7 +99,8 @@ def train(
     from digitrec.training.progress import EpochProgress
     from digitrec.training.trainer import train as run_training
 
-    config = make_config(model=model, preset=preset, dataset=dataset, epochs=epochs, batch_size=batch_size,
+    config = make_config(model=model, preset=preset, dataset=dataset,
+                         extra=extra or None, epochs=epochs, batch_size=batch_size,
                          lr=lr, optimizer=optimizer, seed=seed, val_split=val_split, augment=augment,
                          patience=patience, limit=limit, device=device)
     progress = EpochProgress(err_console, enabled=not quiet)

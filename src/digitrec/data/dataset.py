@@ -35,6 +35,11 @@ class Dataset:
             return self
         return self.take(np.sort(np.random.default_rng(seed).permutation(len(self))[:n]))
 
+    def concat(self, other: Dataset) -> Dataset:
+        """These examples followed by ``other``'s (same classes), under this dataset's name."""
+        return replace(self, images=np.concatenate([self.images, other.images]),
+                       labels=np.concatenate([self.labels, other.labels]))
+
     def split(self, fraction: float, seed: int = 0) -> tuple[Dataset, Dataset]:
         """Hold out ``fraction`` of the examples (a random, seeded choice), like Keras' validation_split."""
         if not 0.0 <= fraction < 1.0:

@@ -30,6 +30,7 @@ DATASET_PRESETS: dict[tuple[str, str], dict[str, Any]] = {
 class TrainConfig:
     model: str = "fast"
     dataset: str = "mnist"
+    extra: tuple[str, ...] = ()  # folder datasets added to the training examples (not to validation or test)
     epochs: int = 3
     batch_size: int = 128
     lr: float = 1e-3
@@ -54,7 +55,10 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        known = {k: v for k, v in data.items() if k in names}
+        if "extra" in known:  # a list once it has been through JSON
+            known["extra"] = tuple(known["extra"])
+        return cls(**known)
 
 
 def make_config(model: str | None = None, preset: str | None = None, **options: Any) -> TrainConfig:
@@ -70,6 +74,8 @@ def make_config(model: str | None = None, preset: str | None = None, **options: 
     info = get_model_info(chosen.get("model", "fast"))
     base = {**asdict(info.recipe), **{k: v for k, v in chosen.items() if k != "model"}}
     base.update({k: v for k, v in options.items() if v is not None})
+    if base.get("extra"):  # paths from the command line; kept as strings, the config goes into JSON
+        base["extra"] = tuple(str(p) for p in base["extra"])
     config = TrainConfig.from_dict({**base, "model": info.name})
     return validate(config)
 

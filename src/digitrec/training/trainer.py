@@ -11,7 +11,8 @@ from safetensors.torch import save
 
 from digitrec.data import Dataset, load_dataset
 from digitrec.data.catalog import CATALOG
-from digitrec.errors import UsageError
+from digitrec.data.folder import load_folder
+from digitrec.errors import DataError, UsageError
 from digitrec.inference.metrics import report
 from digitrec.modeldir import ONNX_FP32, WEIGHTS, Metadata, save_metadata, write_atomic
 from digitrec.models.catalog import get_model_info
@@ -56,6 +57,12 @@ def load_splits(c: TrainConfig, data_dir=None, progress: bool = True) -> tuple[D
     if len(full) < 2:
         raise UsageError(f"dataset '{c.dataset}' has {len(full)} example(s); at least 2 are needed to train")
     train, val = full.split(c.val_split, seed=c.seed) if c.val_split else (full, None)
+    for folder in c.extra:
+        more = load_folder(Path(folder), progress=progress)
+        if more.classes != train.classes:
+            raise DataError(f"{folder}: labels {', '.join(more.classes)} are not {c.dataset}'s "
+                            f"({', '.join(train.classes)}); --extra adds examples of the same classes")
+        train = train.concat(more)
     test = load_dataset(c.dataset, "test", data_dir=data_dir, progress=progress) if c.dataset in CATALOG else None
     return train, val, test
 
