@@ -200,6 +200,39 @@ def test_a_hairline_on_a_large_canvas_gets_mnist_s_stroke_width():
     assert (hairline > 0.5).sum() >= 0.85 * (normal > 0.5).sum()
 
 
+def beaded_seven() -> np.ndarray:
+    """A hairline 7 as an anti-aliased pen leaves it: pale between beads of full ink about two pixels
+    apart, and dark where the pen went over its own stroke at the corner."""
+    canvas = np.zeros((280, 280), np.uint8)
+    corner, top_left, foot = np.array([190, 70]), np.array([90, 70]), np.array([120, 220])
+    for start, end in ((top_left, corner), (corner, foot)):
+        cv2.line(canvas, tuple(start), tuple(end), 60, 1, cv2.LINE_AA)
+        steps = int(np.hypot(*(end - start)) // 2)
+        for t in np.linspace(0, 1, steps):
+            x, y = np.round(start + t * (end - start)).astype(int)
+            canvas[y, x] = 255
+    cv2.line(canvas, (170, 70), (190, 70), 255, 3)
+    cv2.line(canvas, (190, 70), (180, 92), 255, 3)
+    return 255 - canvas
+
+
+def test_a_beaded_hairline_is_a_stroke_not_specks():
+    """Thresholded, a pale hairline is a row of dashes, each far smaller than the dark corner; judged one
+    by one they were dropped as specks and the 7 came out as its corner alone."""
+    dashes = np.zeros((280, 280), np.uint8)
+    dashes[60:80, 180:200] = 255  # the digit's largest blob
+    for x in range(20, 178, 4):
+        dashes[69:71, x : x + 2] = 255  # 2 px dashes, 2 px apart, running into it
+    alone = dashes.copy()
+    alone[200:202, 40:42] = 255  # a speck on its own
+    assert (stages.denoise(dashes) == dashes).all()
+    kept = stages.denoise(alone)
+    assert (kept == dashes).all() and not kept[200:202, 40:42].any()
+
+    binarized = dict(prepare_digit(beaded_seven(), trace=True).trace)["binarize"]
+    assert binarized[66:75, 90:110].any() and binarized[200:222, 118:130].any()  # the bar's end, the foot
+
+
 def test_a_one_pixel_pen_is_ink_not_a_blank_canvas():
     """A canvas's default lineWidth is 1: a 3×3 median (which keeps lone noise pixels out of the contrast
     test) wipes such a line out, and the drawing was taken for a blank canvas."""
