@@ -282,11 +282,12 @@ def with_faint_ink(ink: np.ndarray, mask: np.ndarray, threshold: int, ratio: flo
 
 
 def denoise(mask: np.ndarray, keep_fraction: float = 0.06) -> np.ndarray | None:
-    """Drop what is not the digit: a printed box around it (:func:`_frame`), then specks — blobs that, with
-    the ink within two pixels of them, hold less than ``keep_fraction`` of the largest such group's ink.
-    Returns None when nothing is left, and when more than ``MAX_DIGIT_MARKS`` blobs are no specks on their
-    own: noise or a texture, not a digit. Contours, far cheaper than labelling components, decide whether
-    there is anything to drop at all."""
+    """Drop what is not the digit: a printed box around it (:func:`_frame`), then specks — blobs smaller
+    than ``keep_fraction`` of the largest, and single pixels, unless they lie within two pixels of other ink
+    that together holds ``keep_fraction`` of the largest such group's (the dashes of a hairline). Returns
+    None when nothing is left, and when what is left is more than ``MAX_DIGIT_MARKS`` separate marks: noise
+    or a texture, not a digit. Contours, far cheaper than labelling components, decide whether there is
+    anything to drop at all."""
     mask, contours = drop_frame(mask)
     if not contours:
         return None
@@ -296,13 +297,15 @@ def denoise(mask: np.ndarray, keep_fraction: float = 0.06) -> np.ndarray | None:
         return None
     if not small.any():
         return mask
+    cleaned = mask.copy()
+    cv2.drawContours(cleaned, [c for c, s in zip(contours, small) if s], -1, 0, thickness=cv2.FILLED)
     # A hairline comes out of the threshold as dashes (anti-aliasing leaves it pale between its beads), each
-    # dash small beside the digit's largest blob: pieces are weighed together with the ink within a pixel or
-    # two of them, so a dashed stroke stays and a speck on its own still goes.
+    # dash small beside the digit's largest blob: small pieces are weighed again together with the ink within
+    # a pixel or two of them, so a dashed stroke comes back and a speck on its own still goes.
     count, groups = cv2.connectedComponents(cv2.dilate(mask, NEAR_PIECES), connectivity=8)
     weight = np.bincount(groups[mask > 0], minlength=count)  # label 0, the paper, holds no ink
-    kept = np.where(weight >= keep_fraction * weight.max(), 255, 0).astype(np.uint8)
-    return cv2.bitwise_and(mask, kept[groups])
+    dashes = np.where(weight >= keep_fraction * weight.max(), 255, 0).astype(np.uint8)
+    return cv2.bitwise_or(cleaned, cv2.bitwise_and(mask, dashes[groups]))
 
 
 def drop_frame(mask: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
