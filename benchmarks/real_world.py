@@ -17,6 +17,9 @@ Three sets, each read by the lessons' naive recipe and by digitrec (same model),
   at high resolution);
 - **a 1 px pen on a canvas**: the first 400 MNIST test digits redrawn along their skeleton, 1 px wide
   (a canvas's default ``lineWidth``), 168 px high on a 280 px canvas;
+- **a dotted pen**: the first 400 MNIST test digits, 168 px high on a 280 px canvas, drawn as a drawing page
+  draws them when it stamps a round dot (3–9 px) at each pointer event and never joins them — along the
+  digit's skeleton, a dot every 8–12, 12–16 or 16–22 px (a fast mouse: the pointer's speed over the event rate);
 - **numbers on a ruled line**: the numbers at 2.5× their size sitting on a dark 2 px rule (a notebook
   line, a form's underline) that runs through the bottom of every digit, with rules above and below;
 - **numbers askew**: the numbers at 2.5× their size on white, turned 8°, 12° and 20° (alternately either way),
@@ -109,6 +112,48 @@ def hairline(digit: np.ndarray, side: int = 1000, pen: int = 2) -> np.ndarray:
         stroke = cv2.dilate(stroke, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (pen, pen)))
     canvas = np.full((side, side), 255, np.uint8)
     canvas[side // 5 : side // 5 + size, side // 5 : side // 5 + size] = 255 - stroke
+    return canvas
+
+
+def pen_paths(skeleton: np.ndarray) -> list[np.ndarray]:
+    """A skeleton's pixels as the paths a pen would take: from an end (a pixel with one neighbour), pixel
+    to neighbouring pixel until none is left unvisited, then a new path (a branch, a loop) — (y, x) rows."""
+    left = {(int(y), int(x)) for y, x in zip(*np.nonzero(skeleton))}
+    steps = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
+    paths = []
+    while left:
+        ends = [p for p in left if sum((p[0] + dy, p[1] + dx) in left for dy, dx in steps) == 1]
+        here = min(ends or left)
+        path = [here]
+        left.discard(here)
+        while step := next(((here[0] + dy, here[1] + dx) for dy, dx in steps if (here[0] + dy, here[1] + dx) in left),
+                           None):
+            path.append(step)
+            left.discard(step)
+            here = step
+        paths.append(np.array(path, np.float64))
+    return paths
+
+
+def dotted(digit: np.ndarray, rng: np.random.Generator, apart: tuple[float, float], side: int = 280,
+           ) -> np.ndarray:
+    """An MNIST digit (bright on black) drawn 0.6 of a ``side`` px white canvas high by a drawing page that
+    stamps a round dot at each pointer event and never joins them: along the digit's skeleton, a dot every
+    ``apart`` px or so (the pointer's speed over the event rate), 3–9 px wide."""
+    size = side * 6 // 10
+    skeleton = skeletonize(cv2.resize(digit, (size, size), interpolation=cv2.INTER_CUBIC) > 100)
+    spacing, radius = rng.uniform(*apart), rng.uniform(1.5, 4.5)
+    canvas = np.full((side, side), 255, np.uint8)
+    for path in pen_paths(skeleton):
+        travelled = np.r_[0, np.cumsum(np.hypot(*np.diff(path, axis=0).T))]
+        stops, at = [0], 0.0
+        while (at := at + spacing * rng.uniform(0.75, 1.25)) < travelled[-1]:
+            stops.append(int(np.searchsorted(travelled, at)))
+        if travelled[-1] - travelled[stops[-1]] > spacing / 2:
+            stops.append(len(path) - 1)  # the pointer's last event, where the pen was lifted
+        for y, x in path[stops]:
+            centre = (round((x + side // 5) * 16), round((y + side // 5) * 16))
+            cv2.circle(canvas, centre, round(radius * 16), 0, -1, cv2.LINE_AA, shift=4)
     return canvas
 
 
@@ -206,6 +251,10 @@ def main() -> None:
                                                                for image, label in zip(test.images[:400], test.labels[:400])])
     results["hairline, 2 px pen on 1000 px"] = score(recognizer, [(hairline(image), str(label)) for image, label
                                                                  in zip(test.images[:400], test.labels[:400])])
+    for apart in ((8, 12), (12, 16), (16, 22)):
+        results[f"dotted pen, dots {apart[0]}–{apart[1]} px apart"] = score(recognizer, [
+            (dotted(image, rng, apart), str(label))
+            for image, label in zip(test.images[:400], test.labels[:400])])
     results["number on a ruled line"] = score(recognizer, [
         (on_rules(cv2.resize(grey, None, fx=2.5, fy=2.5, interpolation=cv2.INTER_CUBIC)), text)
         for grey, text in rows], number=True)

@@ -271,6 +271,70 @@ def test_noise_is_not_a_digit(side):
     assert prepare_digit(seven).image is not None
 
 
+def dots_along(points, apart: float, radius: int, size: int = 280) -> np.ndarray:
+    """Dark dots ``apart`` px apart along a polyline on a white canvas: a drawing page that stamps the pen
+    at each pointer event and never joins them."""
+    points = np.asarray(points, np.float64)
+    travelled = np.r_[0, np.cumsum(np.hypot(*np.diff(points, axis=0).T))]
+    canvas = np.full((size, size), 255, np.uint8)
+    for at in np.r_[np.arange(0, travelled[-1], apart), travelled[-1]]:
+        x, y = (np.interp(at, travelled, points[:, k]) for k in (0, 1))
+        cv2.circle(canvas, (round(x), round(y)), radius, 0, -1)
+    return canvas
+
+
+def test_a_stroke_of_separate_dots_is_joined_along_its_path(monkeypatch):
+    """A fast pointer leaves dots 18 px apart: they are linked into one stroke the way they were drawn —
+    a seven reads like a seven drawn with a line, and an open C is not closed across its opening."""
+    seven = dots_along([(90, 70), (190, 70), (120, 220)], apart=18, radius=4)
+    mask = stages.ink_mask(stages.orient(seven, True))
+    ink, joined = stages.join_dots(stages.orient(seven, True), mask)
+    assert cv2.connectedComponents(mask)[0] - 1 >= 10
+    assert cv2.connectedComponents(joined)[0] - 1 == 1
+    assert ink[70, 100] > 0 and mask[70, 100] == 0  # between two dots of the bar
+    assert "dots" in [name for name, _ in prepare_digit(seven, trace=True).trace]  # --explain shows it
+    solid = prepare_digit(drawn_seven(width=8)).image
+    error = np.abs(prepare_digit(seven).image - solid).mean()
+    with monkeypatch.context() as unjoined:
+        unjoined.setattr(stages, "DOTTED_MARKS", 10**6)
+        assert error < 0.9 * np.abs(prepare_digit(seven).image - solid).mean()
+    arc = [(140 + 80 * np.cos(t), 140 + 80 * np.sin(t)) for t in np.linspace(0.9, 2 * np.pi - 0.9, 40)]
+    c = dots_along(arc, apart=16, radius=4)
+    _, joined = stages.join_dots(stages.orient(c, True), stages.ink_mask(stages.orient(c, True)))
+    outlines, hierarchy = cv2.findContours(joined, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    loops = [o for o, link in zip(outlines, hierarchy[0]) if link[3] >= 0 and cv2.contourArea(o) > 64]
+    assert cv2.connectedComponents(joined)[0] - 1 == 1 and not loops  # one stroke, not closed
+
+
+def test_pen_sized_noise_is_not_joined_into_a_digit():
+    """Blobs of a pen's size scattered over the whole canvas would join into a mesh: left as they are,
+    and refused as noise. Larger pieces (a digit's strokes) are not dots, a halftone has too many, and the
+    dots of notebook paper form a grid: nothing is joined."""
+    rng = np.random.default_rng(1)
+    noise = np.full((280, 280), 255, np.uint8)
+    for x, y in rng.integers(5, 275, (300, 2)):
+        cv2.circle(noise, (int(x), int(y)), 3, 0, -1)
+    ink = stages.orient(noise, True)
+    mask = stages.ink_mask(ink)
+    assert stages.join_dots(ink, mask)[1] is mask
+    assert prepare_digit(noise).image is None
+    seven = stages.orient(drawn_seven(), True)
+    assert stages.join_dots(seven, stages.ink_mask(seven))[0] is seven
+    halftone = np.full((280, 280), 255, np.uint8)
+    for x, y in np.mgrid[4:280:7, 4:280:7].reshape(2, -1).T:
+        cv2.circle(halftone, (int(x), int(y)), 2, 0, -1)
+    ink = stages.orient(halftone, True)
+    mask = stages.ink_mask(ink)
+    assert stages.join_dots(ink, mask)[1] is mask  # 1 600 dots: a printed texture, not a digit's path
+    dotted_page = np.full((280, 280), 255, np.uint8)
+    for x, y in np.mgrid[10:280:20, 10:280:20].reshape(2, -1).T:
+        cv2.circle(dotted_page, (int(x), int(y)), 2, 0, -1)
+    written = np.minimum(dotted_page, drawn_seven())
+    ink = stages.orient(written, True)
+    mask = stages.ink_mask(ink)
+    assert stages.join_dots(ink, mask)[1] is mask  # dotted notebook paper: its dots stay dots
+
+
 def test_paper_read_as_ink_is_not_a_printed_box():
     """Read with the wrong polarity (a hypothesis the Recognizer tries when it is unsure), a canvas's paper
     is one rectangular blob with the digit's loops for holes. Taken for a printed box, it was dropped, and
@@ -305,6 +369,21 @@ def test_every_stage_keeps_uint8_images_valid(image):
         assert out.dtype == np.uint8 and out.ndim == 2 and out.size > 0
     centred = stages.centre(stages.fit(image))
     assert centred.shape == (28, 28) and centred.dtype == np.uint8
+
+
+@FAST
+@given(st.lists(st.tuples(st.integers(0, 99), st.integers(0, 79)), min_size=0, max_size=60), st.integers(1, 6))
+def test_joining_dots_only_adds_ink(centres, radius):
+    """Whatever dots there are — a chain, a cluster, noise, overlapping, at the edge — joining them only
+    adds ink of the pen's strength, never removes any, and keeps shape and type."""
+    ink = np.zeros((80, 100), np.uint8)
+    for centre in centres:
+        cv2.circle(ink, centre, radius, 200, -1)
+    mask = cv2.threshold(ink, 100, 255, cv2.THRESH_BINARY)[1]
+    joined_ink, joined = stages.join_dots(ink, mask)
+    assert joined.shape == mask.shape and joined.dtype == np.uint8 and set(np.unique(joined)) <= {0, 255}
+    assert joined_ink.dtype == np.uint8 and (joined >= mask).all() and (joined_ink >= ink).all()
+    assert joined_ink.max() <= 200
 
 
 @FAST

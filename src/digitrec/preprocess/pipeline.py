@@ -96,7 +96,12 @@ def _find_ink(grey: np.ndarray, config: PreprocessConfig, faint: bool,
     keep("polarity", stages.orient(grey, dark))
     ink = keep("light", stages.flatten_light(grey, background, dark))
     mask = stages.ink_mask(ink, faint=faint)
-    return ink, None if mask is None else stages.denoise(mask)
+    if mask is None:
+        return ink, None
+    joined_ink, joined = stages.join_dots(ink, mask)
+    if joined is not mask:  # a stroke of separate dots, joined
+        ink, mask = keep("dots", joined_ink), joined
+    return ink, stages.denoise(mask)
 
 
 def prepare_bytes(data: bytes, name: str = "image", config: PreprocessConfig = DEFAULT,

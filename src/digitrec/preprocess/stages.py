@@ -27,6 +27,13 @@ MIN_SHARPNESS = 0.1  # edge sharpness below which "ink" is a shadow or a smudge 
 MAX_DIGIT_MARKS = 40
 NEAR_PIECES = np.ones((3, 3), np.uint8)  # pieces of ink this close are weighed as one (:func:`denoise`)
 FAINT_INK = 0.6  # of the threshold: how faint connected ink may be in a small scan (hysteresis)
+# A stroke drawn as separate dots (:func:`join_dots`): at least this many round marks of one pen's size
+DOTTED_MARKS = 5
+MOST_DOTS = 400  # a digit's path holds fewer pen-sized dots than this; a halftone or a dotted page more
+MIN_DOT = 3  # px across: a smaller mark is a speck, whatever its shape
+DOT_GAP = 2.5  # a gap bridged, in typical gaps between neighbouring dots
+MOST_LINKS = 1.5  # per dot: a chain has one (up to 1.13 in digits drawn dotted), a grid two
+MOST_DOTTED_HOLES = 3  # joined dots that enclose more loops than a digit has are a mesh of noise, not a stroke
 
 
 def histogram(image: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
@@ -279,6 +286,82 @@ def with_faint_ink(ink: np.ndarray, mask: np.ndarray, threshold: int, ratio: flo
     touched[labels[mask > 0]] = 255
     touched[0] = 0
     return touched[labels]
+
+
+def join_dots(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A stroke drawn as a chain of separate dots — a drawing page that stamps the pen at each pointer
+    event and never draws the line between them, under a fast mouse — with its dots joined: each dot to
+    the neighbours it is a link with (a relative-neighbourhood graph of the marks: no third mark nearer to
+    both ends, so the chain is followed and its curves are not cut across), by lines the dots' width,
+    across gaps up to ``DOT_GAP`` times the typical gap between neighbours. Unchanged when the ink is not
+    at least ``DOTTED_MARKS`` round marks of one size (a digit's strokes are one to four marks; specks of
+    noise are smaller than ``MIN_DOT``) or more than ``MOST_DOTS``; and when the links make a grid (a
+    dotted page) or the joined marks enclose more loops than a digit has (pen-sized noise joins into a
+    mesh)."""
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not DOTTED_MARKS <= len(contours) <= MOST_DOTS:
+        return ink, mask
+    boxes = np.array([cv2.boundingRect(c) for c in contours])
+    short, long = boxes[:, 2:].min(axis=1), boxes[:, 2:].max(axis=1)
+    filled = np.array([cv2.countNonZero(mask[y : y + h, x : x + w]) for x, y, w, h in boxes]) / (short * long)
+    round_ = (short >= MIN_DOT) & (long <= 2 * short) & (filled >= 0.5)  # a round dot fills π/4 of its box
+    if not round_.any():
+        return ink, mask
+    pen = float(np.median(long[round_]))
+    dots = round_ & (long >= pen / 2) & (long <= 2 * pen)
+    if np.count_nonzero(dots) < max(DOTTED_MARKS, len(contours) / 2):
+        return ink, mask
+    x, y, w, h = cv2.boundingRect(mask)  # every shortest link lies within the marks' box
+    links = _links(mask[y : y + h, x : x + w])
+    if len(links) > MOST_LINKS * len(contours):  # a grid of dots: a dotted page, not a stroke
+        return ink, mask
+    joined_ink, joined = ink.copy(), mask.copy()
+    strength = percentiles(ink, (90,), histogram(ink, mask))[0]
+    for (x0, y0), (x1, y1) in links:
+        a, b = (x + x0, y + y0), (x + x1, y + y1)
+        cv2.line(joined, a, b, 255, max(1, round(pen)))
+        cv2.line(joined_ink, a, b, strength, max(1, round(pen)), cv2.LINE_AA)
+    outlines, hierarchy = cv2.findContours(joined, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    loops = sum(1 for c, link in zip(outlines, hierarchy[0]) if link[3] >= 0 and cv2.contourArea(c) >= pen**2)
+    return (ink, mask) if loops > MOST_DOTTED_HOLES else (joined_ink, joined)
+
+
+def _links(mask: np.ndarray) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """The pairs of nearest points by which the marks of ``mask`` are linked into chains (see
+    :func:`join_dots`). Every pixel learns its nearest inked pixel (a distance transform with labels); where
+    two neighbouring pixels learn pixels of different marks, those marks are neighbours and the two inked
+    pixels a candidate link — the shortest one per pair of marks is their gap."""
+    count, marks = cv2.connectedComponents(mask, connectivity=8)
+    _, nearest = cv2.distanceTransformWithLabels(cv2.bitwise_not(mask), cv2.DIST_L2, 5,
+                                                 labelType=cv2.DIST_LABEL_PIXEL)
+    ys, xs = np.nonzero(mask)
+    labels = nearest[ys, xs]  # each inked pixel is its own label
+    mark_of, y_of, x_of = (np.zeros(int(labels.max()) + 1, np.int64) for _ in range(3))
+    mark_of[labels], y_of[labels], x_of[labels] = marks[ys, xs], ys, xs
+    owner = mark_of[nearest]  # the mark nearest to every pixel
+    here, there = [], []
+    for left, right, l_owner, r_owner in ((nearest[:, :-1], nearest[:, 1:], owner[:, :-1], owner[:, 1:]),
+                                          (nearest[:-1], nearest[1:], owner[:-1], owner[1:])):
+        border = l_owner != r_owner
+        here.append(left[border])
+        there.append(right[border])
+    here, there = np.concatenate(here), np.concatenate(there)
+    if here.size == 0:
+        return []
+    first, second = np.minimum(mark_of[here], mark_of[there]), np.maximum(mark_of[here], mark_of[there])
+    gap = np.hypot(x_of[here] - x_of[there], y_of[here] - y_of[there])
+    key = first * count + second
+    order = np.lexsort((gap, key))
+    shortest = order[np.r_[True, key[order][1:] != key[order][:-1]]]  # per pair of marks, its gap
+    a, b, gap, here, there = first[shortest], second[shortest], gap[shortest], here[shortest], there[shortest]
+    gaps = np.full((count, count), np.inf)
+    gaps[a, b] = gaps[b, a] = gap
+    typical = float(np.median(gaps[1:].min(axis=1)))
+    # a link is kept unless a third mark is nearer than it to both of its ends (it is then a chord)
+    third = np.any((gaps[a] < gap[:, None]) & (gaps[b] < gap[:, None]), axis=1)
+    keep = ~third & (gap <= DOT_GAP * max(typical, 1.0))
+    return [((int(x_of[i]), int(y_of[i])), (int(x_of[j]), int(y_of[j])))
+            for i, j in zip(here[keep], there[keep])]
 
 
 def denoise(mask: np.ndarray, keep_fraction: float = 0.06) -> np.ndarray | None:
