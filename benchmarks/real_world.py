@@ -20,6 +20,7 @@ Three sets, each read by the lessons' naive recipe and by digitrec (same model),
 - **a dotted pen**: the first 400 MNIST test digits, 168 px high on a 280 px canvas, drawn as a drawing page
   draws them when it stamps a round dot (3–9 px) at each pointer event and never joins them — along the
   digit's skeleton, a dot every 8–12, 12–16 or 16–22 px (a fast mouse: the pointer's speed over the event rate);
+  and the numbers of the forms' rows (2–8 digits) drawn so, 120 px high, one pen a number;
 - **numbers on a ruled line**: the numbers at 2.5× their size sitting on a dark 2 px rule (a notebook
   line, a form's underline) that runs through the bottom of every digit, with rules above and below;
 - **numbers askew**: the numbers at 2.5× their size on white, turned 8°, 12° and 20° (alternately either way),
@@ -136,13 +137,13 @@ def pen_paths(skeleton: np.ndarray) -> list[np.ndarray]:
 
 
 def dotted(digit: np.ndarray, rng: np.random.Generator, apart: tuple[float, float], side: int = 280,
-           ) -> np.ndarray:
+           radius: float | None = None) -> np.ndarray:
     """An MNIST digit (bright on black) drawn 0.6 of a ``side`` px white canvas high by a drawing page that
     stamps a round dot at each pointer event and never joins them: along the digit's skeleton, a dot every
-    ``apart`` px or so (the pointer's speed over the event rate), 3–9 px wide."""
+    ``apart`` px or so (the pointer's speed over the event rate), 3–9 px wide (or ``radius`` px)."""
     size = side * 6 // 10
     skeleton = skeletonize(cv2.resize(digit, (size, size), interpolation=cv2.INTER_CUBIC) > 100)
-    spacing, radius = rng.uniform(*apart), rng.uniform(1.5, 4.5)
+    spacing, radius = rng.uniform(*apart), radius or rng.uniform(1.5, 4.5)
     canvas = np.full((side, side), 255, np.uint8)
     for path in pen_paths(skeleton):
         travelled = np.r_[0, np.cumsum(np.hypot(*np.diff(path, axis=0).T))]
@@ -155,6 +156,16 @@ def dotted(digit: np.ndarray, rng: np.random.Generator, apart: tuple[float, floa
             centre = (round((x + side // 5) * 16), round((y + side // 5) * 16))
             cv2.circle(canvas, centre, round(radius * 16), 0, -1, cv2.LINE_AA, shift=4)
     return canvas
+
+
+def dotted_number(digits: list[np.ndarray], rng: np.random.Generator, apart: tuple[float, float]) -> np.ndarray:
+    """MNIST digits drawn side by side with one dotted pen (:func:`dotted`), 120 px high, 10–30 px apart."""
+    radius, columns = rng.uniform(1.5, 4.5), [np.full((180, 20), 255, np.uint8)]
+    for digit in digits:
+        drawn = dotted(digit, rng, apart, side=200, radius=radius)[10:190]
+        inked = np.flatnonzero((drawn < 128).any(axis=0))
+        columns += [drawn[:, inked[0] : inked[-1] + 1], np.full((180, int(rng.integers(10, 31))), 255, np.uint8)]
+    return np.concatenate(columns, axis=1)
 
 
 def on_desk(grey: np.ndarray, rng: np.random.Generator, margin: int = 60) -> np.ndarray:
@@ -251,10 +262,14 @@ def main() -> None:
                                                                for image, label in zip(test.images[:400], test.labels[:400])])
     results["hairline, 2 px pen on 1000 px"] = score(recognizer, [(hairline(image), str(label)) for image, label
                                                                  in zip(test.images[:400], test.labels[:400])])
+    pen = np.random.default_rng(args.seed)  # its own stream: the rows after these keep their samples
     for apart in ((8, 12), (12, 16), (16, 22)):
         results[f"dotted pen, dots {apart[0]}–{apart[1]} px apart"] = score(recognizer, [
-            (dotted(image, rng, apart), str(label))
+            (dotted(image, pen, apart), str(label))
             for image, label in zip(test.images[:400], test.labels[:400])])
+    for apart in ((8, 12), (12, 16), (16, 22)):
+        results[f"number, dotted pen, {apart[0]}–{apart[1]} px"] = score(recognizer, [
+            (dotted_number(digits, pen, apart), text) for digits, text in forms], number=True)
     results["number on a ruled line"] = score(recognizer, [
         (on_rules(cv2.resize(grey, None, fx=2.5, fy=2.5, interpolation=cv2.INTER_CUBIC)), text)
         for grey, text in rows], number=True)

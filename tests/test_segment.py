@@ -19,6 +19,7 @@ from digitrec.errors import ImageError
 from digitrec.inference import Recognizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from real_world import dotted_number  # noqa: E402
 from realistic import digit_string  # noqa: E402
 from test_preprocess import bold_number, lit_from_one_side  # noqa: E402
 
@@ -296,6 +297,20 @@ def test_a_number_written_on_a_ruled_line(recognizer, mnist_test):
     page[40 + 50 : 40 + 53] = 60  # through the bottoms of the digits, across the whole page
     page[10:12] = 60
     assert recognizer.read_number_bytes(png(page)).text == "40713"
+
+
+def test_a_number_drawn_as_separate_dots(recognizer, mnist_test, monkeypatch):
+    """A page that stamps a dot at each pointer event draws a number as dots 12–16 px apart: each dot read
+    as a digit, it was nonsense over several lines; joined along the pen's path, it reads."""
+    rng = np.random.default_rng(0)
+    numbers = []
+    for _ in range(10):
+        picks = rng.integers(0, len(mnist_test.images), 4)
+        numbers.append((png(dotted_number([mnist_test.images[i] for i in picks], rng, (12, 16))),
+                        "".join(str(mnist_test.labels[i]) for i in picks)))
+    assert sum(recognizer.read_number_bytes(data).text == text for data, text in numbers) >= 8
+    monkeypatch.setattr("digitrec.preprocess.stages.DOTTED_MARKS", 10**6)
+    assert sum(recognizer.read_number_bytes(data).text == text for data, text in numbers) <= 2
 
 
 def marker_sevens(count: int, pen: int, margin: int) -> np.ndarray:

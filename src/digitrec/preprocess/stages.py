@@ -31,9 +31,16 @@ FAINT_INK = 0.6  # of the threshold: how faint connected ink may be in a small s
 DOTTED_MARKS = 5
 MOST_DOTS = 400  # a digit's path holds fewer pen-sized dots than this; a halftone or a dotted page more
 MIN_DOT = 3  # px across: a smaller mark is a speck, whatever its shape
+# of the ink's height, the most a dot measures (digits drawn dotted: ≤ 0.24; the bold digits of a number,
+# as round as dots, 0.68 and up)
+MOST_DOT_SIZE = 0.3
 DOT_GAP = 2.5  # a gap bridged, in typical gaps between neighbouring dots
 MOST_LINKS = 1.5  # per dot: a chain has one (up to 1.13 in digits drawn dotted), a grid two
-MOST_DOTTED_HOLES = 3  # joined dots that enclose more loops than a digit has are a mesh of noise, not a stroke
+MOST_ROUGH = 0.25  # of linked dots, the most that branch or turn back (:func:`_how_rough`)
+# joined dots that enclose more loops than digits have (three; in a number, one per five dots) are a mesh of
+# noise, not strokes
+MOST_DOTTED_HOLES = 3
+DOTS_PER_HOLE = 5
 
 
 def histogram(image: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
@@ -288,16 +295,20 @@ def with_faint_ink(ink: np.ndarray, mask: np.ndarray, threshold: int, ratio: flo
     return touched[labels]
 
 
-def join_dots(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def join_dots(ink: np.ndarray, mask: np.ndarray, number: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """A stroke drawn as a chain of separate dots — a drawing page that stamps the pen at each pointer
     event and never draws the line between them, under a fast mouse — with its dots joined: each dot to
     the neighbours it is a link with (a relative-neighbourhood graph of the marks: no third mark nearer to
     both ends, so the chain is followed and its curves are not cut across), by lines the dots' width,
-    across gaps up to ``DOT_GAP`` times the typical gap between neighbours. Unchanged when the ink is not
-    at least ``DOTTED_MARKS`` round marks of one size (a digit's strokes are one to four marks; specks of
-    noise are smaller than ``MIN_DOT``) or more than ``MOST_DOTS``; and when the links make a grid (a
-    dotted page) or the joined marks enclose more loops than a digit has (pen-sized noise joins into a
-    mesh)."""
+    across gaps up to ``DOT_GAP`` times the typical gap between neighbours.
+
+    Unchanged unless the ink is ``DOTTED_MARKS`` to ``MOST_DOTS`` marks, at least half of them round dots of
+    one size, small beside the ink's height (a digit's strokes are one to four marks, specks of noise
+    smaller than ``MIN_DOT``, a number's bold digits as round as dots but not small, a halftone more); and
+    unchanged when the links make a grid (dotted notebook paper), or a single digit's links branch and
+    zigzag (dots scattered at random: in a ``number`` the links between digits branch too), or the joined
+    marks enclose more loops than a digit has — than a ``number`` has, one per ``DOTS_PER_HOLE`` marks —
+    (pen-sized noise joins into a mesh)."""
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     if not DOTTED_MARKS <= len(contours) <= MOST_DOTS:
         return ink, mask
@@ -309,11 +320,11 @@ def join_dots(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray
         return ink, mask
     pen = float(np.median(long[round_]))
     dots = round_ & (long >= pen / 2) & (long <= 2 * pen)
-    if np.count_nonzero(dots) < max(DOTTED_MARKS, len(contours) / 2):
-        return ink, mask
     x, y, w, h = cv2.boundingRect(mask)  # every shortest link lies within the marks' box
-    links = _links(mask[y : y + h, x : x + w])
-    if len(links) > MOST_LINKS * len(contours):  # a grid of dots: a dotted page, not a stroke
+    if np.count_nonzero(dots) < max(DOTTED_MARKS, len(contours) / 2) or pen > MOST_DOT_SIZE * h:
+        return ink, mask
+    links, roughness = _links(mask[y : y + h, x : x + w])
+    if len(links) > MOST_LINKS * len(contours) or (roughness > MOST_ROUGH and not number):
         return ink, mask
     joined_ink, joined = ink.copy(), mask.copy()
     strength = percentiles(ink, (90,), histogram(ink, mask))[0]
@@ -323,12 +334,13 @@ def join_dots(ink: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray
         cv2.line(joined_ink, a, b, strength, max(1, round(pen)), cv2.LINE_AA)
     outlines, hierarchy = cv2.findContours(joined, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     loops = sum(1 for c, link in zip(outlines, hierarchy[0]) if link[3] >= 0 and cv2.contourArea(c) >= pen**2)
-    return (ink, mask) if loops > MOST_DOTTED_HOLES else (joined_ink, joined)
+    most = max(MOST_DOTTED_HOLES, len(contours) / DOTS_PER_HOLE) if number else MOST_DOTTED_HOLES
+    return (ink, mask) if loops > most else (joined_ink, joined)
 
 
-def _links(mask: np.ndarray) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+def _links(mask: np.ndarray) -> tuple[list[tuple[tuple[int, int], tuple[int, int]]], float]:
     """The pairs of nearest points by which the marks of ``mask`` are linked into chains (see
-    :func:`join_dots`). Every pixel learns its nearest inked pixel (a distance transform with labels); where
+    :func:`join_dots`), and how rough the chains are (:func:`_how_rough`). Every pixel learns its nearest inked pixel (a distance transform with labels); where
     two neighbouring pixels learn pixels of different marks, those marks are neighbours and the two inked
     pixels a candidate link — the shortest one per pair of marks is their gap."""
     count, marks = cv2.connectedComponents(mask, connectivity=8)
@@ -347,7 +359,7 @@ def _links(mask: np.ndarray) -> list[tuple[tuple[int, int], tuple[int, int]]]:
         there.append(right[border])
     here, there = np.concatenate(here), np.concatenate(there)
     if here.size == 0:
-        return []
+        return [], 0.0
     first, second = np.minimum(mark_of[here], mark_of[there]), np.maximum(mark_of[here], mark_of[there])
     gap = np.hypot(x_of[here] - x_of[there], y_of[here] - y_of[there])
     key = first * count + second
@@ -360,8 +372,23 @@ def _links(mask: np.ndarray) -> list[tuple[tuple[int, int], tuple[int, int]]]:
     # a link is kept unless a third mark is nearer than it to both of its ends (it is then a chord)
     third = np.any((gaps[a] < gap[:, None]) & (gaps[b] < gap[:, None]), axis=1)
     keep = ~third & (gap <= DOT_GAP * max(typical, 1.0))
-    return [((int(x_of[i]), int(y_of[i])), (int(x_of[j]), int(y_of[j])))
-            for i, j in zip(here[keep], there[keep])]
+    here, there = here[keep], there[keep]
+    links = [((int(x_of[i]), int(y_of[i])), (int(x_of[j]), int(y_of[j]))) for i, j in zip(here, there)]
+    starts, ends = np.r_[here, there], np.r_[there, here]
+    return links, _how_rough(mark_of[starts], starts, ends, x_of, y_of)
+
+
+def _how_rough(marks: np.ndarray, starts: np.ndarray, ends: np.ndarray, x_of: np.ndarray, y_of: np.ndarray,
+               ) -> float:
+    """Of the linked marks, the fraction where a pen could not have passed: a mark with three links or
+    more, or two links that turn back by more than a right angle. A chain of dots runs on (a dotted digit:
+    median 0.05); dots scattered at random branch and zigzag (median 0.26)."""
+    order = np.argsort(marks, kind="stable")
+    marks, heading = marks[order], np.stack([x_of[ends] - x_of[starts], y_of[ends] - y_of[starts]], 1)[order]
+    linked, first, links = np.unique(marks, return_index=True, return_counts=True)
+    two = first[links == 2]
+    sharp = np.count_nonzero((heading[two] * heading[two + 1]).sum(axis=1) > 0)
+    return (np.count_nonzero(links >= 3) + sharp) / max(linked.size, 1)
 
 
 def denoise(mask: np.ndarray, keep_fraction: float = 0.06) -> np.ndarray | None:
