@@ -340,9 +340,10 @@ def join_dots(ink: np.ndarray, mask: np.ndarray, number: bool = False) -> tuple[
 
 def _links(mask: np.ndarray) -> tuple[list[tuple[tuple[int, int], tuple[int, int]]], float]:
     """The pairs of nearest points by which the marks of ``mask`` are linked into chains (see
-    :func:`join_dots`), and how rough the chains are (:func:`_how_rough`). Every pixel learns its nearest inked pixel (a distance transform with labels); where
-    two neighbouring pixels learn pixels of different marks, those marks are neighbours and the two inked
-    pixels a candidate link — the shortest one per pair of marks is their gap."""
+    :func:`join_dots`), and how rough the chains are (:func:`_how_rough`). Every pixel learns its nearest
+    inked pixel (a distance transform with labels); where two neighbouring pixels learn pixels of different
+    marks, those marks are neighbours and the two inked pixels a candidate link — the shortest one per pair
+    of marks is their gap."""
     count, marks = cv2.connectedComponents(mask, connectivity=8)
     _, nearest = cv2.distanceTransformWithLabels(cv2.bitwise_not(mask), cv2.DIST_L2, 5,
                                                  labelType=cv2.DIST_LABEL_PIXEL)
@@ -382,7 +383,7 @@ def _how_rough(marks: np.ndarray, starts: np.ndarray, ends: np.ndarray, x_of: np
                ) -> float:
     """Of the linked marks, the fraction where a pen could not have passed: a mark with three links or
     more, or two links that turn back by more than a right angle. A chain of dots runs on (a dotted digit:
-    median 0.05); dots scattered at random branch and zigzag (median 0.26)."""
+    median 0.05); dots scattered at random branch and zigzag (median 0.29)."""
     order = np.argsort(marks, kind="stable")
     marks, heading = marks[order], np.stack([x_of[ends] - x_of[starts], y_of[ends] - y_of[starts]], 1)[order]
     linked, first, links = np.unique(marks, return_index=True, return_counts=True)
