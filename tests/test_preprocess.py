@@ -288,7 +288,7 @@ def test_a_stroke_of_separate_dots_is_joined_along_its_path(monkeypatch):
     a seven reads like a seven drawn with a line, and an open C is not closed across its opening."""
     seven = dots_along([(90, 70), (190, 70), (120, 220)], apart=18, radius=4)
     mask = stages.ink_mask(stages.orient(seven, True))
-    ink, joined = stages.join_dots(stages.orient(seven, True), mask)
+    ink, joined = stages.join_dots(stages.orient(seven, True), *stages.drop_frame(mask))
     assert cv2.connectedComponents(mask)[0] - 1 >= 10
     assert cv2.connectedComponents(joined)[0] - 1 == 1
     assert ink[70, 100] > 0 and mask[70, 100] == 0  # between two dots of the bar
@@ -300,7 +300,8 @@ def test_a_stroke_of_separate_dots_is_joined_along_its_path(monkeypatch):
         assert error < 0.9 * np.abs(prepare_digit(seven).image - solid).mean()
     arc = [(140 + 80 * np.cos(t), 140 + 80 * np.sin(t)) for t in np.linspace(0.9, 2 * np.pi - 0.9, 40)]
     c = dots_along(arc, apart=16, radius=4)
-    _, joined = stages.join_dots(stages.orient(c, True), stages.ink_mask(stages.orient(c, True)))
+    ink = stages.orient(c, True)
+    _, joined = stages.join_dots(ink, *stages.drop_frame(stages.ink_mask(ink)))
     outlines, hierarchy = cv2.findContours(joined, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     loops = [o for o, link in zip(outlines, hierarchy[0]) if link[3] >= 0 and cv2.contourArea(o) > 64]
     assert cv2.connectedComponents(joined)[0] - 1 == 1 and not loops  # one stroke, not closed
@@ -316,23 +317,23 @@ def test_pen_sized_noise_is_not_joined_into_a_digit():
         cv2.circle(noise, (int(x), int(y)), 3, 0, -1)
     ink = stages.orient(noise, True)
     mask = stages.ink_mask(ink)
-    assert stages.join_dots(ink, mask)[1] is mask
+    assert stages.join_dots(ink, *stages.drop_frame(mask))[1] is mask
     assert prepare_digit(noise).image is None
     seven = stages.orient(drawn_seven(), True)
-    assert stages.join_dots(seven, stages.ink_mask(seven))[0] is seven
+    assert stages.join_dots(seven, *stages.drop_frame(stages.ink_mask(seven)))[0] is seven
     halftone = np.full((280, 280), 255, np.uint8)
     for x, y in np.mgrid[4:280:7, 4:280:7].reshape(2, -1).T:
         cv2.circle(halftone, (int(x), int(y)), 2, 0, -1)
     ink = stages.orient(halftone, True)
     mask = stages.ink_mask(ink)
-    assert stages.join_dots(ink, mask)[1] is mask  # 1 600 dots: a printed texture, not a digit's path
+    assert stages.join_dots(ink, *stages.drop_frame(mask))[1] is mask  # 1 600 dots: a texture, not a path
     dotted_page = np.full((280, 280), 255, np.uint8)
     for x, y in np.mgrid[10:280:20, 10:280:20].reshape(2, -1).T:
         cv2.circle(dotted_page, (int(x), int(y)), 2, 0, -1)
     written = np.minimum(dotted_page, drawn_seven())
     ink = stages.orient(written, True)
     mask = stages.ink_mask(ink)
-    assert stages.join_dots(ink, mask)[1] is mask  # dotted notebook paper: its dots stay dots
+    assert stages.join_dots(ink, *stages.drop_frame(mask))[1] is mask  # dotted notebook paper stays dots
 
 
 def test_paper_read_as_ink_is_not_a_printed_box():
@@ -380,7 +381,7 @@ def test_joining_dots_only_adds_ink(centres, radius):
     for centre in centres:
         cv2.circle(ink, centre, radius, 200, -1)
     mask = cv2.threshold(ink, 100, 255, cv2.THRESH_BINARY)[1]
-    joined_ink, joined = stages.join_dots(ink, mask)
+    joined_ink, joined = stages.join_dots(ink, *stages.drop_frame(mask))
     assert joined.shape == mask.shape and joined.dtype == np.uint8 and set(np.unique(joined)) <= {0, 255}
     assert joined_ink.dtype == np.uint8 and (joined >= mask).all() and (joined_ink >= ink).all()
     assert joined_ink.max() <= 200

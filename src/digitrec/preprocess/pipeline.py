@@ -98,10 +98,11 @@ def _find_ink(grey: np.ndarray, config: PreprocessConfig, faint: bool,
     mask = stages.ink_mask(ink, faint=faint)
     if mask is None:
         return ink, None
-    joined_ink, joined = stages.join_dots(ink, mask)
+    mask, outlines = stages.drop_frame(mask)  # a printed box around the digit is neither dots nor specks
+    joined_ink, joined = stages.join_dots(ink, mask, outlines)
     if joined is not mask:  # a stroke of separate dots, joined
-        ink, mask = keep("dots", joined_ink), joined
-    return ink, stages.denoise(mask)
+        ink, mask, outlines = keep("dots", joined_ink), joined, None
+    return ink, stages.denoise(mask, outlines=outlines)
 
 
 def prepare_bytes(data: bytes, name: str = "image", config: PreprocessConfig = DEFAULT,

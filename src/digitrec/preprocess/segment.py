@@ -109,8 +109,8 @@ def ink_components(grey: np.ndarray, faint: bool = False) -> tuple[np.ndarray, n
     mask = stages.ink_mask(ink, faint=faint)
     if mask is None:
         return None
-    mask, _ = stages.drop_frame(mask)
-    ink, mask = stages.join_dots(ink, mask, number=True)  # a number drawn as separate dots
+    mask, outlines = stages.drop_frame(mask)
+    ink, mask = stages.join_dots(ink, mask, outlines, number=True)  # a number drawn as separate dots
     _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if stats[1:, cv2.CC_STAT_WIDTH].max(initial=0) >= RULE_FROM * mask.shape[1]:
         # something spans half the image: digits written on a ruled line are one blob with it

@@ -295,7 +295,8 @@ def with_faint_ink(ink: np.ndarray, mask: np.ndarray, threshold: int, ratio: flo
     return touched[labels]
 
 
-def join_dots(ink: np.ndarray, mask: np.ndarray, number: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def join_dots(ink: np.ndarray, mask: np.ndarray, outlines: list[np.ndarray], number: bool = False,
+              ) -> tuple[np.ndarray, np.ndarray]:
     """A stroke drawn as a chain of separate dots — a drawing page that stamps the pen at each pointer
     event and never draws the line between them, under a fast mouse — with its dots joined: each dot to
     the neighbours it is a link with (a relative-neighbourhood graph of the marks: no third mark nearer to
@@ -308,11 +309,11 @@ def join_dots(ink: np.ndarray, mask: np.ndarray, number: bool = False) -> tuple[
     unchanged when the links make a grid (dotted notebook paper), or a single digit's links branch and
     zigzag (dots scattered at random: in a ``number`` the links between digits branch too), or the joined
     marks enclose more loops than a digit has — than a ``number`` has, one per ``DOTS_PER_HOLE`` marks —
-    (pen-sized noise joins into a mesh)."""
-    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    if not DOTTED_MARKS <= len(contours) <= MOST_DOTS:
+    (pen-sized noise joins into a mesh). ``outlines`` are the marks' outlines, as :func:`drop_frame` gives
+    them: counting them decides at no cost for nearly every image."""
+    if not DOTTED_MARKS <= len(outlines) <= MOST_DOTS:
         return ink, mask
-    boxes = np.array([cv2.boundingRect(c) for c in contours])
+    boxes = np.array([cv2.boundingRect(c) for c in outlines])
     short, long = boxes[:, 2:].min(axis=1), boxes[:, 2:].max(axis=1)
     filled = np.array([cv2.countNonZero(mask[y : y + h, x : x + w]) for x, y, w, h in boxes]) / (short * long)
     round_ = (short >= MIN_DOT) & (long <= 2 * short) & (filled >= 0.5)  # a round dot fills π/4 of its box
@@ -321,10 +322,10 @@ def join_dots(ink: np.ndarray, mask: np.ndarray, number: bool = False) -> tuple[
     pen = float(np.median(long[round_]))
     dots = round_ & (long >= pen / 2) & (long <= 2 * pen)
     x, y, w, h = cv2.boundingRect(mask)  # every shortest link lies within the marks' box
-    if np.count_nonzero(dots) < max(DOTTED_MARKS, len(contours) / 2) or pen > MOST_DOT_SIZE * h:
+    if np.count_nonzero(dots) < max(DOTTED_MARKS, len(outlines) / 2) or pen > MOST_DOT_SIZE * h:
         return ink, mask
     links, roughness = _links(mask[y : y + h, x : x + w])
-    if len(links) > MOST_LINKS * len(contours) or (roughness > MOST_ROUGH and not number):
+    if len(links) > MOST_LINKS * len(outlines) or (roughness > MOST_ROUGH and not number):
         return ink, mask
     joined_ink, joined = ink.copy(), mask.copy()
     strength = percentiles(ink, (90,), histogram(ink, mask))[0]
@@ -332,9 +333,9 @@ def join_dots(ink: np.ndarray, mask: np.ndarray, number: bool = False) -> tuple[
         a, b = (x + x0, y + y0), (x + x1, y + y1)
         cv2.line(joined, a, b, 255, max(1, round(pen)))
         cv2.line(joined_ink, a, b, strength, max(1, round(pen)), cv2.LINE_AA)
-    outlines, hierarchy = cv2.findContours(joined, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    loops = sum(1 for c, link in zip(outlines, hierarchy[0]) if link[3] >= 0 and cv2.contourArea(c) >= pen**2)
-    most = max(MOST_DOTTED_HOLES, len(contours) / DOTS_PER_HOLE) if number else MOST_DOTTED_HOLES
+    found, hierarchy = cv2.findContours(joined, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    loops = sum(1 for c, link in zip(found, hierarchy[0]) if link[3] >= 0 and cv2.contourArea(c) >= pen**2)
+    most = max(MOST_DOTTED_HOLES, len(outlines) / DOTS_PER_HOLE) if number else MOST_DOTTED_HOLES
     return (ink, mask) if loops > most else (joined_ink, joined)
 
 
@@ -392,14 +393,15 @@ def _how_rough(marks: np.ndarray, starts: np.ndarray, ends: np.ndarray, x_of: np
     return (np.count_nonzero(links >= 3) + sharp) / max(linked.size, 1)
 
 
-def denoise(mask: np.ndarray, keep_fraction: float = 0.06) -> np.ndarray | None:
+def denoise(mask: np.ndarray, keep_fraction: float = 0.06, outlines: list[np.ndarray] | None = None,
+            ) -> np.ndarray | None:
     """Drop what is not the digit: a printed box around it (:func:`_frame`), then specks — blobs smaller
     than ``keep_fraction`` of the largest, and single pixels, unless they lie within two pixels of other ink
     that together holds ``keep_fraction`` of the largest such group's (the dashes of a hairline). Returns
     None when nothing is left, and when what is left is more than ``MAX_DIGIT_MARKS`` separate marks: noise
     or a texture, not a digit. Contours, far cheaper than labelling components, decide whether there is
-    anything to drop at all."""
-    mask, contours = drop_frame(mask)
+    anything to drop at all; ``outlines``, when :func:`drop_frame` has already run, are its."""
+    mask, contours = drop_frame(mask) if outlines is None else (mask, outlines)
     if not contours:
         return None
     areas = np.array([max(cv2.contourArea(c), len(c) / 2) for c in contours])  # thin lines have ~0 area
