@@ -373,15 +373,16 @@ def test_every_stage_keeps_uint8_images_valid(image):
 
 
 @FAST
-@given(st.lists(st.tuples(st.integers(0, 99), st.integers(0, 79)), min_size=0, max_size=60), st.integers(1, 6))
-def test_joining_dots_only_adds_ink(centres, radius):
+@given(st.lists(st.tuples(st.integers(0, 99), st.integers(0, 79)), min_size=0, max_size=60), st.integers(1, 6),
+       st.booleans())
+def test_joining_dots_only_adds_ink(centres, radius, number):
     """Whatever dots there are — a chain, a cluster, noise, overlapping, at the edge — joining them only
     adds ink of the pen's strength, never removes any, and keeps shape and type."""
     ink = np.zeros((80, 100), np.uint8)
     for centre in centres:
         cv2.circle(ink, centre, radius, 200, -1)
     mask = cv2.threshold(ink, 100, 255, cv2.THRESH_BINARY)[1]
-    joined_ink, joined = stages.join_dots(ink, *stages.drop_frame(mask))
+    joined_ink, joined = stages.join_dots(ink, *stages.drop_frame(mask), number=number)
     assert joined.shape == mask.shape and joined.dtype == np.uint8 and set(np.unique(joined)) <= {0, 255}
     assert joined_ink.dtype == np.uint8 and (joined >= mask).all() and (joined_ink >= ink).all()
     assert joined_ink.max() <= 200
