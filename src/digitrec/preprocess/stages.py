@@ -328,11 +328,11 @@ def join_dots(ink: np.ndarray, mask: np.ndarray, outlines: list[np.ndarray], num
     if len(links) > MOST_LINKS * len(outlines) or (roughness > MOST_ROUGH and not number):
         return ink, mask
     joined_ink, joined = ink.copy(), mask.copy()
-    strength = percentiles(ink, (90,), histogram(ink, mask))[0]
+    strength, width = percentiles(ink, (90,), histogram(ink, mask))[0], max(1, round(pen))
     for (x0, y0), (x1, y1) in links:
         a, b = (x + x0, y + y0), (x + x1, y + y1)
-        cv2.line(joined, a, b, 255, max(1, round(pen)))
-        cv2.line(joined_ink, a, b, strength, max(1, round(pen)), cv2.LINE_AA)
+        cv2.line(joined, a, b, 255, width)
+        cv2.line(joined_ink, a, b, strength, width, cv2.LINE_AA)
     found, hierarchy = cv2.findContours(joined, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     loops = sum(1 for c, link in zip(found, hierarchy[0]) if link[3] >= 0 and cv2.contourArea(c) >= pen**2)
     most = max(MOST_DOTTED_HOLES, len(outlines) / DOTS_PER_HOLE) if number else MOST_DOTTED_HOLES
@@ -362,7 +362,7 @@ def _links(mask: np.ndarray) -> tuple[list[tuple[tuple[int, int], tuple[int, int
     here, there = np.concatenate(here), np.concatenate(there)
     if here.size == 0:
         return [], 0.0
-    first, second = np.minimum(mark_of[here], mark_of[there]), np.maximum(mark_of[here], mark_of[there])
+    first, second = np.sort(np.stack([mark_of[here], mark_of[there]]), axis=0)
     gap = np.hypot(x_of[here] - x_of[there], y_of[here] - y_of[there])
     key = first * count + second
     order = np.lexsort((gap, key))
