@@ -13,7 +13,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from digitrec.preprocess import stages
+from digitrec.preprocess import rules, stages
 from digitrec.preprocess.decode import decode, to_grey
 
 
@@ -98,6 +98,9 @@ def _find_ink(grey: np.ndarray, config: PreprocessConfig, faint: bool,
     mask = stages.ink_mask(ink, faint=faint)
     if mask is None:
         return ink, None
+    unruled = rules.drop_rules(mask, ink)  # a notebook's rules or squared paper behind the digit
+    if unruled is not mask:
+        ink, mask = keep("rules", cv2.bitwise_and(ink, ink, mask=unruled)), unruled
     mask, outlines = stages.drop_frame(mask)  # a printed box around the digit is neither dots nor specks
     joined_ink, joined = stages.join_dots(ink, mask, outlines)
     if joined is not mask:  # a stroke of separate dots, joined

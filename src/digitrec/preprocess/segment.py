@@ -3,8 +3,8 @@
 The image is first made readable as a single digit's is: a note on a desk is cut to its sheet, and a
 small image — or small digits on a large one — enlarged, pale ink kept where it joins the strokes; a
 number photographed turned by 9° or more is turned back.
-Connected components of the ink mask are the candidates: a printed box around them and the ruled line
-they sit on are erased; specks, loose rules, colons and dashes dropped; pieces of one digit (a 5's flag,
+Connected components of the ink mask are the candidates: a printed box around them, the ruled line they
+sit on and squared paper's grid are erased; specks, loose rules, colons and dashes dropped; pieces of one digit (a 5's flag,
 a 7's bar, a 4 drawn in two strokes, a broken stroke) are merged into their neighbour. Each blob is then
 read twice: by the digit classifier, and by the number reader (a network that reads a run of touching
 digits left to right, see :mod:`digitrec.inference.reader`). A blob the reader reads as several digits is
@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from digitrec.errors import ImageError
-from digitrec.preprocess import stages
+from digitrec.preprocess import rules, stages
 
 # Scores 28×28 float images (N, 28, 28) -> probabilities (N, classes); supplied by the Recognizer.
 Classifier = Callable[[np.ndarray], np.ndarray]
@@ -53,8 +53,6 @@ MAX_CUTS = 14
 # Separate marks an image of a number may hold — a dense page of handwritten digits has under a thousand;
 # noise, a texture or a page of print has tens of thousands, whose reading would take minutes
 MAX_MARKS = 2000
-RULE_FROM = 0.5  # × the image's width: ink spanning this much may be a ruled line the digits sit on
-RULE_THIN = 0.05  # × its length: the most ink across a ruled line (where no digit crosses it)
 DOT = 0.4  # × the line height: a piece of ink smaller than this both ways is a dot, not a stroke
 PIECE_COST = 0.3  # log-prior cost of each digit: a split must explain the ink clearly better
 # A blob the reader reads as several digits stays one digit when that reading, weighed by the digit model's
@@ -111,48 +109,9 @@ def ink_components(grey: np.ndarray, faint: bool = False) -> tuple[np.ndarray, n
         return None
     mask, outlines = stages.drop_frame(mask)
     ink, mask = stages.join_dots(ink, mask, outlines, number=True)  # a number drawn as separate dots
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    if stats[1:, cv2.CC_STAT_WIDTH].max(initial=0) >= RULE_FROM * mask.shape[1]:
-        # something spans half the image: digits written on a ruled line are one blob with it
-        unruled = _without_rules(mask)
-        if unruled is not None:
-            _, labels, stats, _ = cv2.connectedComponentsWithStats(unruled, connectivity=8)
+    # digits written on a ruled line are one blob with it; on squared paper, with the whole grid
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(rules.drop_rules(mask, ink, number=True), connectivity=8)
     return ink, labels, stats
-
-
-def _without_rules(mask: np.ndarray) -> np.ndarray | None:
-    """The mask with its long, thin, near-horizontal straight lines erased (a notebook's rules, a form's
-    underline that the digits sit on); None when there are none. A line's ink is erased where the line
-    runs, so a digit crossing it loses a rule's thickness of its stroke there. The tops or bottoms of
-    bold digits that touch make long straight runs of ink too, but thick ones: they are not rules."""
-    width = mask.shape[1]
-    found = cv2.HoughLinesP(mask, 1, np.pi / 360, threshold=int(RULE_FROM * width),
-                            minLineLength=RULE_FROM * width, maxLineGap=max(2, width // 100))
-    if found is None:
-        return None
-    rules = []
-    for x0, y0, x1, y1 in found.reshape(-1, 4).tolist():
-        length = abs(x1 - x0)
-        if abs(y1 - y0) <= 0.1 * length and (across := _ink_across(mask, (x0, y0, x1, y1))) <= RULE_THIN * length:
-            rules.append(((x0, y0, x1, y1), across + 2))  # and a pixel of blurred edge on each side
-    if not rules:
-        return None
-    erased = mask.copy()
-    for (x0, y0, x1, y1), thickness in rules:
-        cv2.line(erased, (int(x0), int(y0)), (int(x1), int(y1)), 0, thickness)
-    return erased
-
-
-def _ink_across(mask: np.ndarray, line: tuple[int, int, int, int]) -> int:
-    """How many rows of ink a line of the mask covers: the median run of ink across it, where digits
-    crossing it count as the few."""
-    x0, y0, x1, y1 = line
-    runs = []
-    for x in np.linspace(x0, x1, 16).astype(int)[1:-1]:
-        y = int(round(y0 + (y1 - y0) * (x - x0) / max(1, x1 - x0)))
-        column = mask[max(0, y - 20) : y + 21, x] > 0
-        runs.append(int(column.sum()))
-    return int(np.median(runs))
 
 
 def _blobs(stats: np.ndarray, name: str) -> list[Blob]:
