@@ -30,7 +30,10 @@ Three sets, each read by the lessons' naive recipe and by digitrec (same model),
   answered;
 - **a sheet on a desk**: the first 2 000 MNIST test digits (and the numbers, 2.5× their size) on a sheet of
   light paper lying a little askew (±8°) on a dark, grainy desk that shows around it — a note photographed
-  from above.
+  from above;
+- **notebook paper**: the first 400 MNIST test digits (and the numbers) photographed as the robustness
+  photos are, written on ruled paper (between two rules) or on squared paper, whose lines are printed pale
+  blue, blue, grey or dark (a form, a photocopy) and turn with the page.
 
     python benchmarks/real_world.py [--numbers 400] [--seed 0] [--json]
 """
@@ -49,7 +52,7 @@ from skimage.morphology import skeletonize
 from sklearn.datasets import load_digits
 
 sys.path.insert(0, str(Path(__file__).parent))
-from realistic import encode  # noqa: E402
+from realistic import NotebookLines, draw_string, encode, photo_of_digit  # noqa: E402
 from robustness import naive  # noqa: E402
 
 from digitrec.data import load_dataset  # noqa: E402
@@ -210,8 +213,19 @@ def askew(grey: np.ndarray, angle: float, margin: int = 60) -> np.ndarray:
     return cv2.warpAffine(grey, turn, (width, height), borderValue=255)
 
 
-def score(recognizer: Recognizer, samples: list[tuple[np.ndarray, str]], number: bool = False) -> dict:
-    encoded = [(encode(grey), label) for grey, label in samples]
+# A notebook's lines as printed: pale blue, blue, grey, and dark (a form, a photocopy)
+LINE_COLOURS = [(170, 200, 235), (120, 160, 215), (150, 150, 150), (90, 90, 90)]
+
+
+def notebook(kind: str, rng: np.random.Generator) -> NotebookLines:
+    """Ruled paper, the digits written between two rules (0.6–0.95 of their spacing high), or squared
+    paper, the digits over 1.2–2.5 squares; the lines of one of ``LINE_COLOURS``."""
+    spacing = 1 / rng.uniform(0.6, 0.95) if kind == "ruled" else 1 / rng.uniform(1.2, 2.5)
+    return NotebookLines(kind, spacing, LINE_COLOURS[int(rng.integers(len(LINE_COLOURS)))])
+
+
+def score(recognizer: Recognizer, samples: list[tuple[np.ndarray | bytes, str]], number: bool = False) -> dict:
+    encoded = [(image if isinstance(image, bytes) else encode(image), label) for image, label in samples]
     start = time.perf_counter()
     if number:
         ours = sum(recognizer.read_number_bytes(data).text == label for data, label in encoded)
@@ -285,6 +299,14 @@ def main() -> None:
     results["number on a sheet on a desk"] = score(recognizer, [
         (on_desk(cv2.resize(grey, None, fx=2.5, fy=2.5, interpolation=cv2.INTER_CUBIC), rng), text)
         for grey, text in rows], number=True)
+    lined = np.random.default_rng(args.seed)  # its own stream, as the dotted pen's
+    for kind in ("ruled", "squared"):
+        results[f"digit photographed on {kind} paper"] = score(recognizer, [
+            (photo_of_digit(image, lined, notebook(kind, lined)), str(label))
+            for image, label in zip(test.images[:400], test.labels[:400])])
+        results[f"number photographed on {kind} paper"] = score(recognizer, [
+            (draw_string(digits, lined, False, True, notebook(kind, lined))[0], text) for digits, text in forms],
+            number=True)
     if args.json:
         print(json.dumps(results, indent=2))
         return

@@ -123,8 +123,37 @@ def canvas_drawing(digit28: np.ndarray, rng: np.random.Generator, side: int = 28
 INKS = [(20, 20, 25), (25, 40, 140), (30, 30, 90), (150, 25, 25), (40, 90, 40)]  # black, blue, navy, red, green
 
 
-def paper_photo(ink: np.ndarray, rng: np.random.Generator, size: tuple[int, int] | None = None) -> bytes:
-    """Ink (float, [0,1]) on paper, photographed: uneven light, shadow, tint, noise, blur, rotation, JPEG."""
+@dataclass(frozen=True)
+class NotebookLines:
+    """A notebook's printed lines: ``kind`` "ruled" (across) or "squared" (a grid), ``spacing`` times the
+    writing's height apart, of an RGB ``colour`` (as printed on white paper)."""
+
+    kind: str
+    spacing: float
+    colour: tuple[int, int, int]
+
+    def drawn(self, shape: tuple[int, int], angle: float, height: int, rng: np.random.Generator) -> np.ndarray:
+        """Where the lines are (float, 1 on a line) on a page ``shape`` turned by ``angle`` degrees, under
+        writing ``height`` px high: 1–2.5 px wide for a 500 px photo, running off every edge."""
+        h, w = shape
+        step = max(8, round(self.spacing * height))
+        thickness = max(1, round(rng.uniform(1, 2.5) * max(h, w) / 500))
+        side = 3 * max(h, w)  # a larger sheet, turned, then cut to the photo
+        sheet = np.zeros((side, side), np.float32)
+        for y in range(int(rng.integers(step)), side, step):
+            sheet[y : y + thickness] = 1
+        if self.kind == "squared":
+            for x in range(int(rng.integers(step)), side, step):
+                sheet[:, x : x + thickness] = 1
+        m = cv2.getRotationMatrix2D((side / 2, side / 2), angle, 1.0)
+        m[:, 2] -= (side / 2 - w / 2, side / 2 - h / 2)
+        return cv2.warpAffine(sheet, m, (w, h), flags=cv2.INTER_AREA)
+
+
+def paper_photo(ink: np.ndarray, rng: np.random.Generator, size: tuple[int, int] | None = None,
+                lines: NotebookLines | None = None) -> bytes:
+    """Ink (float, [0,1]) on paper, photographed: uneven light, shadow, tint, noise, blur, rotation, JPEG;
+    on a notebook's printed ``lines`` if given."""
     h, w = size or (int(rng.integers(360, 720)), int(rng.integers(360, 720)))
     ih, iw = ink.shape
     f = min(1.0, 0.8 * min(h / ih, w / iw))  # leave room for the rotation below
@@ -135,9 +164,13 @@ def paper_photo(ink: np.ndarray, rng: np.random.Generator, size: tuple[int, int]
     my, mx = (h - ih) // 10, (w - iw) // 10
     y, x = rng.integers(my, h - ih - my + 1), rng.integers(mx, w - iw - mx + 1)
     alpha[y : y + ih, x : x + iw] = ink
-    m = cv2.getRotationMatrix2D((x + iw / 2, y + ih / 2), rng.uniform(-6, 6), 1.0)
+    angle = rng.uniform(-6, 6)
+    m = cv2.getRotationMatrix2D((x + iw / 2, y + ih / 2), angle, 1.0)
     alpha = cv2.warpAffine(alpha, m, (w, h), borderValue=0)
     paper = np.array([rng.uniform(200, 250), rng.uniform(195, 245), rng.uniform(180, 240)], np.float32)
+    if lines is not None:  # printed on the paper, turned with it
+        ruled = lines.drawn((h, w), angle, ih, rng)[..., None]
+        paper = paper[None, None] * (1 - ruled) + np.array(lines.colour, np.float32) * paper / 245 * ruled
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     gx, gy = rng.uniform(-1, 1, 2)
     light = 1 + 0.35 * (gx * (xx / w - 0.5) + gy * (yy / h - 0.5))  # light falls off across the page
@@ -147,7 +180,7 @@ def paper_photo(ink: np.ndarray, rng: np.random.Generator, size: tuple[int, int]
     light = np.clip(light, 0.35, 1.2)
     ink_rgb = np.array(INKS[rng.integers(len(INKS))], np.float32)
     strength = rng.uniform(0.75, 1.0)
-    image = paper[None, None] * (1 - strength * alpha[..., None]) + ink_rgb * strength * alpha[..., None]
+    image = paper * (1 - strength * alpha[..., None]) + ink_rgb * strength * alpha[..., None]
     image = image * light[..., None]
     image += rng.normal(0, rng.uniform(2, 8), image.shape)
     image = np.clip(image, 0, 255).astype(np.uint8)
@@ -157,10 +190,10 @@ def paper_photo(ink: np.ndarray, rng: np.random.Generator, size: tuple[int, int]
     return encode(image, "JPEG", quality=int(rng.integers(55, 92)))
 
 
-def photo_of_digit(digit28: np.ndarray, rng: np.random.Generator) -> bytes:
+def photo_of_digit(digit28: np.ndarray, rng: np.random.Generator, lines: NotebookLines | None = None) -> bytes:
     height = int(rng.uniform(80, 300))
     ink = trim(pen_digit(digit28, height, rng.uniform(0.06, 0.16) * height, rng))
-    return paper_photo(ink, rng)
+    return paper_photo(ink, rng, lines=lines)
 
 
 def digit_string(digits: list[np.ndarray], rng: np.random.Generator, touching: bool, photo: bool) -> bytes:
@@ -169,7 +202,7 @@ def digit_string(digits: list[np.ndarray], rng: np.random.Generator, touching: b
 
 
 def draw_string(digits: list[np.ndarray], rng: np.random.Generator, touching: bool,
-                photo: bool) -> tuple[bytes, list[np.ndarray]]:
+                photo: bool, lines: NotebookLines | None = None) -> tuple[bytes, list[np.ndarray]]:
     """:func:`digit_string`, and also each digit's ink as drawn (float, [0, 1]), to tell segmentation errors
     from recognition errors."""
     height = int(rng.uniform(50, 110))
@@ -190,7 +223,7 @@ def draw_string(digits: list[np.ndarray], rng: np.random.Generator, touching: bo
     line = trim(line)
     if photo:
         pad_h, pad_w = int(line.shape[0] * rng.uniform(1.6, 3)), int(line.shape[1] * rng.uniform(1.15, 1.5))
-        return paper_photo(line, rng, (pad_h, pad_w)), inks
+        return paper_photo(line, rng, (pad_h, pad_w), lines), inks
     pad = height // 2
     canvas = np.pad(line, pad)
     grey = np.round(255 * (1 - canvas)).astype(np.uint8)
