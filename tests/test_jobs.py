@@ -100,3 +100,14 @@ def test_unreachable_slurm_is_one_clear_line(tmp_path):
     result = run_cli("jobs", "submit", "--executor", "slurm", "--", *QUICK, env={"SLURM_CONF": str(conf)})
     assert_clean_error(result, "Slurm did not accept the job")
     assert len(result.stderr_text.strip().splitlines()) == 1
+
+
+def test_a_multi_task_job_s_port_is_its_own_and_not_an_ephemeral_one():
+    """Every task of a job derives rank 0's port from the job id, so all agree; submitit's own pick lies
+    mostly among Linux's ephemeral ports, where a test's job 1 once met an outgoing connection's port."""
+    from digitrec.jobs.task import master_port
+
+    ports = [master_port(str(job)) for job in range(1, 2001)]
+    assert all(20000 <= port < 32768 for port in ports)
+    assert master_port("1") == master_port("1") and len(set(ports)) > 1500
+    assert master_port("4242_3") != master_port("4242_4")  # the tasks of an array are jobs of their own

@@ -9,6 +9,7 @@ resumes from it. A job resubmitted with the same out dir resumes the same way.
 from __future__ import annotations
 
 import os
+import random
 import socket
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from digitrec.errors import DigitrecError
 from digitrec.jobs.records import STATUS, TrainSpec, now, read_json, write_json
 from digitrec.training.progress import EpochProgress
 
+MASTER_PORTS = range(20000, 32768)  # for a multi-task job's rank 0 to listen on: below the ephemeral ports
 LOG_WIDTH = 160  # a log file is no terminal: without a width, rich would wrap lines at 80 columns
 
 
@@ -52,6 +54,13 @@ class StatusProgress(EpochProgress):
                            val_accuracy=summary.get("val_accuracy"))
 
 
+def master_port(job_id: str) -> int:
+    """The port rank 0 of a multi-task job listens on, the same in every task: derived from the job id, as
+    submitit does — but submitit picks it anywhere in 20000-60000, mostly among Linux's ephemeral ports
+    (32768-60999), which any outgoing connection on the node may hold (a job failed so: EADDRINUSE)."""
+    return random.Random(job_id).choice(MASTER_PORTS)
+
+
 class TrainingTask(submitit.helpers.Checkpointable):
     def __init__(self, spec: TrainSpec, folder: str):
         self.spec, self.folder = spec, folder
@@ -64,6 +73,7 @@ class TrainingTask(submitit.helpers.Checkpointable):
 
         environment = submitit.JobEnvironment()
         if environment.num_tasks > 1:  # MASTER_ADDR/PORT, RANK, WORLD_SIZE, LOCAL_RANK for torch.distributed
+            os.environ.setdefault("MASTER_PORT", str(master_port(environment.job_id)))
             distributed = submitit.helpers.TorchDistributedEnvironment()
             distributed.export(set_cuda_visible_devices=False, overwrite=True)
         main = environment.global_rank == 0
