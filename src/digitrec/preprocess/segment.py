@@ -4,8 +4,8 @@ The image is first made readable as a single digit's is: a note on a desk is cut
 small image — or small digits on a large one — enlarged, pale ink kept where it joins the strokes; a
 number photographed turned by 9° or more is turned back.
 Connected components of the ink mask are the candidates: a printed box around them, the ruled line they
-sit on and squared paper's grid are erased; specks, loose rules, colons and dashes dropped; pieces of one digit (a 5's flag,
-a 7's bar, a 4 drawn in two strokes, a broken stroke) are merged into their neighbour. Each blob is then
+sit on and squared paper's grid are erased; specks, loose rules, colons and dashes dropped; pieces of one
+digit (a 5's flag, a 7's bar, a 4 drawn in two strokes, a broken stroke) are merged into their neighbour. Each blob is then
 read twice: by the digit classifier, and by the number reader (a network that reads a run of touching
 digits left to right, see :mod:`digitrec.inference.reader`). A blob the reader reads as several digits is
 cut between them — unless it is narrower than half the line height, or the reader still gives fair odds
@@ -109,8 +109,8 @@ def ink_components(grey: np.ndarray, faint: bool = False) -> tuple[np.ndarray, n
         return None
     mask, outlines = stages.drop_frame(mask)
     ink, mask = stages.join_dots(ink, mask, outlines, number=True)  # a number drawn as separate dots
-    # digits written on a ruled line are one blob with it; on squared paper, with the whole grid
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(rules.drop_rules(mask, ink, number=True), connectivity=8)
+    mask = rules.drop_rules(mask, ink, number=True)  # digits on a ruled line are one blob with it, or with a grid
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     return ink, labels, stats
 
 
