@@ -109,7 +109,7 @@ def ink_components(grey: np.ndarray, faint: bool = False) -> tuple[np.ndarray, n
         return None
     mask, outlines = stages.drop_frame(mask)
     ink, mask = stages.join_dots(ink, mask, outlines, number=True)  # a number drawn as separate dots
-    mask = rules.drop_rules(mask, ink, number=True)  # digits on a ruled line are one blob with it, or with a grid
+    mask = rules.drop_rules(mask, ink, number=True)  # digits on a ruled line are one blob with it
     _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     return ink, labels, stats
 
