@@ -3,18 +3,16 @@ paper are erased, the digits written on them are not."""
 
 from __future__ import annotations
 
-import io
-
 import cv2
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from PIL import Image
 
 from digitrec.inference import Recognizer
 from digitrec.preprocess import prepare_digit, rules
+from service_helpers import png_bytes
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +46,7 @@ def page(ink: np.ndarray, lines: str = "", level: int = 150, step: int = 60, pen
 @pytest.mark.parametrize("lines, level", [("ruled", 150), ("ruled", 90), ("squared", 150), ("squared", 90)])
 def test_a_digit_on_notebook_paper_is_prepared_as_on_plain_paper(mnist_test, lines, level, monkeypatch):
     """Grey or dark printed lines are ink to the threshold: read with them, a digit was no digit at all
-    (photos of ruled paper 84–88 % right, squared 83–84 %, dark lines 35–46 %; docs/benchmarks.md)."""
+    (photos of ruled and squared paper 82–85 % right, dark lines 38–46 %; docs/benchmarks.md)."""
     inks = [written(mnist_test, index) for index in range(10)]
     plain = [prepare_digit(page(ink)).image for ink in inks]
     apart = [np.abs(prepare_digit(page(ink, lines, level)).image - p).mean() for ink, p in zip(inks, plain)]
@@ -87,21 +85,15 @@ def test_a_tightly_cropped_digit_is_not_a_rule(drawing):
         assert rules.drop_rules(mask, ink, number=True) is mask
 
 
-def png(grey: np.ndarray) -> bytes:
-    out = io.BytesIO()
-    Image.fromarray(grey).save(out, format="PNG")
-    return out.getvalue()
-
-
 def test_a_number_on_squared_paper(recognizer, mnist_test, monkeypatch):
     """Digits on squared paper touch the grid all over: one blob with it, the number read "888"."""
     digits = [mnist_test.images[np.flatnonzero(mnist_test.labels == d)[2]] for d in (2, 0, 5, 8)]
     ink = np.concatenate([cv2.resize(d, (90, 90), interpolation=cv2.INTER_CUBIC) for d in digits], axis=1)
     photo = page(ink.astype(np.float32) / 255, "squared", level=140, step=45, shape=(240, 460), at=(70, 50))
-    assert recognizer.read_number_bytes(png(photo)).text == "2058"
+    assert recognizer.read_number_bytes(png_bytes(photo)).text == "2058"
     monkeypatch.setattr(rules, "SPAN", 2.0)
     monkeypatch.setattr(rules, "ALONG", 2.0)
-    assert recognizer.read_number_bytes(png(photo)).text != "2058"
+    assert recognizer.read_number_bytes(png_bytes(photo)).text != "2058"
 
 
 masks = arrays(np.uint8, st.tuples(st.integers(1, 80), st.integers(1, 80)),

@@ -61,9 +61,14 @@ def drop_rules(mask: np.ndarray, ink: np.ndarray, number: bool = False) -> np.nd
 
 def _widest_run(mask: np.ndarray, axis: int) -> int:
     """The most neighbouring columns (``axis`` 0) or rows (1) that all hold ink."""
-    inked = np.concatenate(([0], mask.any(axis=axis), [0])).astype(np.int8)  # (cv2.reduce's MAX: 20× slower)
-    edges = np.flatnonzero(np.diff(inked))
-    return int((edges[1::2] - edges[::2]).max(initial=0))
+    starts, ends = _runs(mask.any(axis=axis))  # (cv2.reduce's MAX: 20× slower)
+    return int((ends - starts).max(initial=0))
+
+
+def _runs(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where the runs of True in a 1-D array start, and end (exclusive)."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], flags, [0])).astype(np.int8)))
+    return edges[::2], edges[1::2]
 
 
 class Rule(NamedTuple):
@@ -140,7 +145,7 @@ def _running_past(mask: np.ndarray, rules: list[Rule]) -> list[Rule]:
 
 
 def _followed(low: np.ndarray, found: tuple[float, float, float, float], window: float,
-              alone: bool = False) -> Rule | None:
+              alone: bool) -> Rule | None:
     """A line found at reduced scale, followed in ``low``: at 16 columns along it, the run of ink nearest
     to it (within ``window`` rows); a straight line fitted through the runs' middles. Its thickness is the
     median run (strokes crossing it are the few) and a pixel of blurred edge each side. None when it is
@@ -154,10 +159,8 @@ def _followed(low: np.ndarray, found: tuple[float, float, float, float], window:
     for x in np.linspace(x0, x1, 18)[1:-1]:
         row = y0 + (y1 - y0) * (x - x0) / max(x1 - x0, 1.0)
         top = max(0, int(row) - reach)
-        column = low[top : int(row) + reach + 1, min(int(round(x)), low.shape[1] - 1)]
-        inked = np.concatenate(([0], column > 0, [0]))
-        edges = np.flatnonzero(np.diff(inked.astype(np.int8)))
-        starts, ends = edges[::2] + top, edges[1::2] + top  # runs of ink: rows [start, end)
+        starts, ends = _runs(low[top : int(row) + reach + 1, min(int(round(x)), low.shape[1] - 1)] > 0)
+        starts, ends = starts + top, ends + top  # runs of ink: rows [start, end)
         if starts.size == 0:
             continue
         nearest = int(np.argmin(np.maximum(starts - row, 0) + np.maximum(row - ends + 1, 0)))
