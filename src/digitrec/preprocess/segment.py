@@ -126,7 +126,7 @@ def _blobs(stats: np.ndarray, name: str) -> list[Blob]:
     kept = []
     for b, area in zip(blobs, areas):
         speck = max(b.h, b.w) < 0.2 * height or area < max(4, 0.01 * largest)
-        rule = b.w > 3 * height and b.h < 0.3 * height
+        rule = b.w > 3 * height and (b.h < 0.3 * height or area < 0.05 * height * b.w)  # flat, or thin and askew
         if not speck and not rule:
             kept.append(b)
     if len(kept) > MAX_MARKS:
@@ -411,10 +411,13 @@ def find_digits(grey: np.ndarray, classify: Classifier, read_runs: RunReader | N
     if abs(slant) < MIN_SLANT:
         return _read(layout, classify, read_runs)
     turned, turn = _turned(grey, slant)
-    layout = _layout(turned, name)
+    straight = _layout(turned, name)
+    if straight is None or len(straight.lines) > len(layout.lines):
+        # Turning back only straightens lines; more of them is a wrong turn: a short line's digits set
+        # high and low, on paper whose printed lines it turned askew.
+        return _read(layout, classify, read_runs)
     back = cv2.invertAffineTransform(turn)
-    return [replace(d, box=_box_through(back, d.box, grey.shape)) for d in _read(layout, classify, read_runs)
-            ] if layout else []
+    return [replace(d, box=_box_through(back, d.box, grey.shape)) for d in _read(straight, classify, read_runs)]
 
 
 @dataclass
