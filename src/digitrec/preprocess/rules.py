@@ -66,7 +66,7 @@ def _without_line_ends(mask: np.ndarray, thickness: int) -> np.ndarray:
     """``mask`` without the ends of printed lines where they leave the picture: pieces at its edge, along
     an axis and no thicker than the lines erased. On a page photographed askew a line runs out across a
     corner, too short there to be found as a rule, and the crop took it for part of the digit."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     height, width = mask.shape
     ends = [i for i, (x, y, w, h, area) in enumerate(stats[1:], 1)
             if (x == 0 or y == 0 or x + w == width or y + h == height)
@@ -160,14 +160,15 @@ def _candidates(small: np.ndarray, whole: bool) -> np.ndarray:
     if found is None:
         return np.zeros((0, 4))
     height, right = small.shape[0], small.shape[1] - 1
+    columns = np.arange(right + 1)
     rho, theta = found.reshape(-1, 2).T  # x cos θ + y sin θ = ρ, strongest first
     y0, y1 = rho / np.sin(theta), (rho - right * np.cos(theta)) / np.sin(theta)
-    rows = np.rint(y0[:, None] + (y1 - y0)[:, None] * np.arange(right + 1) / max(right, 1)).astype(int)
+    rows = np.rint(y0[:, None] + (y1 - y0)[:, None] * columns / max(right, 1)).astype(int)  # one per line
     inside = (rows >= 0) & (rows < height)
     rows = rows.clip(0, height - 1)
-    near = cv2.dilate(small, np.ones((3, 1), np.uint8))[rows, np.arange(right + 1)] > 0  # within a pixel
+    near = cv2.dilate(small, np.ones((3, 1), np.uint8))[rows, columns] > 0  # ink within a pixel
     # ink five rows deep is a shadow's or a stroke's: a line is thin along most of its length
-    solid = cv2.erode(small, np.ones((5, 1), np.uint8))[rows, np.arange(right + 1)] > 0
+    solid = cv2.erode(small, np.ones((5, 1), np.uint8))[rows, columns] > 0
     length = np.maximum(inside.sum(axis=1), 1)
     lines = np.flatnonzero(((near & inside).sum(axis=1) >= COVERED * length)
                            & ((near & ~solid & inside).sum(axis=1) >= 0.5 * length))
